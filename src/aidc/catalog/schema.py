@@ -1,0 +1,264 @@
+"""Schemas of the catalog's records: frozen, validated, every number with provenance.
+
+Data files (``catalog/data/*.yaml``) hold the facts; these models say what a record may
+contain. All quantities are SI with the unit in the field name. Each record carries
+``source`` (where the figures come from) and ``provenance`` (vendor | published |
+measured | assumed); a field that deviates from the record's provenance is named in
+``field_provenance`` (e.g. ``{"tdp_w": "assumed"}``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Provenance = Literal["vendor", "published", "measured", "assumed"]
+
+
+class Precision(StrEnum):
+    """Numeric formats that matter for speed and memory."""
+
+    FP32 = "fp32"
+    TF32 = "tf32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+    FP4 = "fp4"
+
+
+BYTES_PER_ELEMENT: dict[Precision, float] = {
+    Precision.FP32: 4.0,
+    Precision.TF32: 4.0,  # stored as fp32, multiplied in tf32
+    Precision.FP16: 2.0,
+    Precision.BF16: 2.0,
+    Precision.FP8: 1.0,
+    Precision.INT8: 1.0,
+    Precision.INT4: 0.5,
+    Precision.FP4: 0.5,
+}
+
+
+class Record(BaseModel):
+    """Common fields of every catalog record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="Canonical name used on the command line and in scenarios")
+    aliases: tuple[str, ...] = ()
+    source: str = Field(min_length=1, description="Where the figures come from (URLs, papers)")
+    provenance: Provenance
+    field_provenance: dict[str, Provenance] = Field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.id, *self.aliases)
+
+
+class Accelerator(Record):
+    """One accelerator device (GPU, TPU, ASIC, FPGA or a CPU socket used for inference).
+
+    ``peak_flops_per_s`` holds *dense* peaks (no 2:4 sparsity) keyed by precision; a
+    missing key means the device has no fast path for that format.
+    """
+
+    kind: Literal["gpu", "tpu", "asic", "fpga", "cpu"]
+    vendor: str
+    family: str
+    variant: str = ""
+    form_factor: str = ""
+    release_year: int = Field(ge=2010, le=2035)
+    memory_bytes: float = Field(gt=0)
+    memory_type: str = ""
+    hbm_bw_bytes_per_s: float = Field(gt=0)
+    peak_flops_per_s: dict[Precision, float]
+    scaleup_link: str = Field(description="id of a Link in links.yaml, or 'none'")
+    scaleup_bw_bytes_per_s_per_direction: float = Field(ge=0)
+    scaleup_domain_devices: int = Field(
+        ge=1, description="devices that share the scale-up fabric (8 in an HGX node, 72 in NVL72)"
+    )
+    devices_per_node: int = Field(ge=1)
+    host_interface: str = ""
+    tdp_w: float | None = Field(default=None, gt=0, description="None where not published")
+    idle_w: float | None = Field(default=None, ge=0)
+    availability: tuple[Literal["on-prem", "cloud"], ...] = ("on-prem", "cloud")
+    list_price_usd: float | None = Field(default=None, gt=0)
+    price_note: str = ""
+    cloud_usd_per_device_hour: float | None = Field(default=None, gt=0)
+    cloud_price_note: str = ""
+    features: tuple[str, ...] = Field(
+        default=(),
+        description="e.g. confidential_computing, mig, sparsity_2_4, transformer_engine",
+    )
+    software: tuple[str, ...] = Field(
+        default=(), description="software stacks: cuda, rocm, xla, synapseai, oneapi"
+    )
+
+    @model_validator(mode="after")
+    def _has_some_peak(self) -> Accelerator:
+        if not self.peak_flops_per_s:
+            raise ValueError("peak_flops_per_s must list at least one precision")
+        for prec, value in self.peak_flops_per_s.items():
+            if value <= 0:
+                raise ValueError(f"peak_flops_per_s[{prec}] must be > 0")
+        return self
+
+    def peak_for(self, precision: Precision) -> float | None:
+        """Dense peak FLOP/s for ``precision``; fp16 and bf16 stand in for each other."""
+        table = self.peak_flops_per_s
+        if precision in table:
+            return table[precision]
+        twin = {Precision.BF16: Precision.FP16, Precision.FP16: Precision.BF16}.get(precision)
+        if twin is not None and twin in table:
+            return table[twin]
+        return None
+
+
+class HostCPU(Record):
+    vendor: str
+    family: str
+    release_year: int
+    cores: int = Field(ge=1)
+    threads: int = Field(ge=1)
+    base_clock_hz: float = Field(gt=0)
+    max_clock_hz: float | None = Field(default=None, gt=0)
+    l3_bytes: float | None = Field(default=None, gt=0)
+    tdp_w: float = Field(gt=0)
+    memory_type: str = ""
+    memory_channels: int = Field(ge=1)
+    mem_bw_bytes_per_s: float = Field(gt=0)
+    peak_fp32_flops_per_s: float = Field(
+        gt=0, description="cores x clock x FLOP/cycle, upper bound"
+    )
+    list_price_usd: float | None = Field(default=None, gt=0)
+
+
+class Link(Record):
+    """A network or scale-up link technology (per port / per device)."""
+
+    kind: Literal["nvlink", "pcie", "infiniband", "ethernet", "roce", "ici", "infinity_fabric"]
+    year: int | None = None
+    bw_bytes_per_s_per_direction: float = Field(gt=0)
+    latency_s: float = Field(gt=0, description="one-way small-message latency")
+    scope: Literal["scale-up", "scale-out", "host"]
+
+
+class ModelArch(Record):
+    """Architecture hyper-parameters of a transformer model.
+
+    Enough to derive parameters, FLOPs, weight and KV-cache bytes. MoE models name the
+    number of experts, experts active per token, and which layers are MoE.
+    """
+
+    family: str
+    kind: Literal["decoder", "encoder"]
+    n_layers: int = Field(ge=1)
+    hidden_size: int = Field(ge=1)
+    n_heads: int = Field(ge=1)
+    n_kv_heads: int | None = Field(default=None, ge=1)
+    head_dim: int | None = Field(default=None, ge=1)
+    ffn_hidden_size: int = Field(ge=1)
+    gated_mlp: bool = False
+    vocab_size: int = Field(ge=1)
+    max_seq_len: int = Field(ge=1)
+    tied_embeddings: bool = False
+    position_embedding: Literal["learned", "rotary", "alibi", "none"] = "learned"
+    n_experts: int = Field(default=1, ge=1)
+    experts_per_token: int = Field(default=1, ge=1)
+    moe_ffn_hidden_size: int | None = Field(default=None, ge=1)
+    n_shared_experts: int = Field(default=0, ge=0)
+    moe_layer_interval: int = Field(default=1, ge=1, description="every k-th layer is MoE")
+    params_published: float | None = Field(default=None, gt=0, description="as the authors state")
+    active_params_published: float | None = Field(default=None, gt=0)
+    year: int | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelArch:
+        kv = self.n_kv_heads or self.n_heads
+        if self.n_heads % kv != 0:
+            raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({kv})")
+        if self.experts_per_token > self.n_experts:
+            raise ValueError("experts_per_token cannot exceed n_experts")
+        return self
+
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_heads or self.n_heads
+
+    @property
+    def head_size(self) -> int:
+        return self.head_dim or self.hidden_size // self.n_heads
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 1
+
+
+class SoftwareStack(Record):
+    """A training framework or an inference engine, as data."""
+
+    kind: Literal["framework", "inference_engine", "serving_server"]
+    vendor: str = ""
+    status: Literal["active", "maintenance", "legacy", "deprecated"]
+    status_note: str = ""
+    superseded_by: str | None = None
+    first_release_year: int | None = None
+    license: str = ""
+    devices: tuple[str, ...] = Field(description="accelerator kinds/vendors: nvidia, amd, tpu, ...")
+    model_kinds: tuple[Literal["decoder", "encoder"], ...] = ("decoder", "encoder")
+    precisions: tuple[Precision, ...] = ()
+    batching: Literal["none", "static", "dynamic", "continuous"] = "dynamic"
+    paged_kv: bool = False
+    parallelism: tuple[str, ...] = Field(default=(), description="tp, pp, dp, ep, cp, zero, fsdp")
+    maturity: float = Field(ge=0, le=1, description="ecosystem maturity score, 0..1 (assumed)")
+
+
+class StorageSystem(Record):
+    """A storage tier or system (device, parallel FS, object store)."""
+
+    kind: Literal["device", "parallel_fs", "distributed_fs", "nas", "object"]
+    good_at: str = ""
+    read_bw_bytes_per_s_per_node: float | None = Field(default=None, gt=0)
+    write_bw_bytes_per_s_per_node: float | None = Field(default=None, gt=0)
+    read_latency_s: float | None = Field(default=None, gt=0)
+    usd_per_tb_month: float | None = Field(default=None, gt=0)
+    usd_per_tb_capex: float | None = Field(default=None, gt=0)
+    durability_copies: float = Field(default=1.0, ge=1, description="raw bytes per stored byte")
+    posix: bool = True
+    gpudirect: bool = False
+
+
+class DataService(Record):
+    """Supporting data services the seed names: Redis, MySQL, Kafka, Spark, Nginx, ..."""
+
+    kind: Literal[
+        "cache", "database", "document_db", "stream", "batch", "stream_processing", "proxy"
+    ]
+    role: str
+    chosen_when: str
+    throughput_per_node: float | None = Field(default=None, gt=0)
+    throughput_unit: str = ""
+
+
+class FacilityDefault(Record):
+    """One facility fact: PUE, electricity price, carbon intensity, $/kW build cost."""
+
+    metric: str
+    value: float
+    unit: str
+    scope: str = ""
+    date: str = ""
+
+
+class CloudPrice(Record):
+    item: str = Field(description="accelerator id this price is for")
+    provider: str
+    sku: str
+    devices: int = Field(ge=1)
+    usd_per_device_hour: float = Field(gt=0)
+    price_type: Literal["on-demand", "reserved", "spot", "capacity-block", "list", "street"]
+    price_date: str

@@ -1,0 +1,140 @@
+"""Parameters, FLOPs and bytes of a transformer, from its architecture.
+
+Pure functions of a :class:`~aidc.catalog.schema.ModelArch`. Conventions:
+
+* A matrix multiply of an ``m x k`` by ``k x n`` matrix costs ``2 m k n`` FLOP.
+* Per layer, attention projections hold ``h * d * (2 n_q + 2 n_kv)`` weights (Q and O
+  are ``h x n_q d``; K and V are ``h x n_kv d``) — GQA/MQA shrink K and V only.
+* The MLP holds ``3 h f`` weights when gated (SwiGLU/GeGLU: gate, up, down) and
+  ``2 h f`` otherwise. MoE layers hold ``n_experts`` such MLPs (width ``f_moe``) plus a
+  router ``h x n_experts``; a token uses ``experts_per_token`` of them plus shared ones.
+* Attention scores cost ``2 * 2 * n_q * d * ctx`` FLOP per token per layer (QK^T and
+  the weighted sum of V) where ``ctx`` is the number of keys the token attends to.
+
+References: Kaplan et al. 2020 (arXiv 2001.08361) Table 1; Narayanan et al. 2021
+(arXiv 2104.04473) eq. 3; Korthikanti et al. 2022 (arXiv 2205.05198); Chowdhery et al.
+2022 (PaLM, arXiv 2204.02311) appendix B for model FLOPs utilisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aidc.catalog.schema import ModelArch
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """Parameter counts by part (numbers of parameters, not bytes)."""
+
+    embedding: float
+    attention: float
+    mlp_dense: float
+    mlp_experts_total: float
+    mlp_experts_active: float
+    norms: float
+    lm_head: float
+
+    @property
+    def total(self) -> float:
+        return (
+            self.embedding
+            + self.attention
+            + self.mlp_dense
+            + self.mlp_experts_total
+            + self.norms
+            + self.lm_head
+        )
+
+    @property
+    def active(self) -> float:
+        """Parameters a single token touches (MoE: only the routed experts)."""
+        return (
+            self.embedding
+            + self.attention
+            + self.mlp_dense
+            + self.mlp_experts_active
+            + self.norms
+            + self.lm_head
+        )
+
+    @property
+    def matmul_active(self) -> float:
+        """Active parameters that take part in matrix multiplies (no embedding lookup, norms)."""
+        return self.attention + self.mlp_dense + self.mlp_experts_active + self.lm_head
+
+
+def n_moe_layers(arch: ModelArch) -> int:
+    if not arch.is_moe:
+        return 0
+    return arch.n_layers // arch.moe_layer_interval
+
+
+def param_counts(arch: ModelArch) -> ParamCounts:
+    h = arch.hidden_size
+    d = arch.head_size
+    L = arch.n_layers
+    mlp_mats = 3 if arch.gated_mlp else 2
+    attn = L * h * d * (2 * arch.n_heads + 2 * arch.kv_heads)
+    n_moe = n_moe_layers(arch)
+    n_dense = L - n_moe
+    mlp_dense = n_dense * mlp_mats * h * arch.ffn_hidden_size
+    f_moe = arch.moe_ffn_hidden_size or arch.ffn_hidden_size
+    per_expert = mlp_mats * h * f_moe
+    router = h * arch.n_experts if arch.is_moe else 0
+    experts_total = n_moe * ((arch.n_experts + arch.n_shared_experts) * per_expert + router)
+    experts_active = n_moe * (
+        (arch.experts_per_token + arch.n_shared_experts) * per_expert + router
+    )
+    pos = arch.max_seq_len * h if arch.position_embedding == "learned" else 0
+    embedding = arch.vocab_size * h + pos
+    lm_head = 0 if arch.tied_embeddings else arch.vocab_size * h
+    norms = (2 * L + 1) * h
+    return ParamCounts(
+        embedding=float(embedding),
+        attention=float(attn),
+        mlp_dense=float(mlp_dense),
+        mlp_experts_total=float(experts_total),
+        mlp_experts_active=float(experts_active),
+        norms=float(norms),
+        lm_head=float(lm_head),
+    )
+
+
+def attention_context(seq_len: float, causal: bool) -> float:
+    """Average number of keys a query attends to in a sequence of ``seq_len`` tokens."""
+    return (seq_len + 1) / 2 if causal else seq_len
+
+
+def forward_flops_per_token(
+    arch: ModelArch, seq_len: float, *, causal: bool | None = None, include_lm_head: bool = True
+) -> float:
+    """Forward FLOP per token at sequence length ``seq_len``.
+
+    ``2 * matmul_active_params + 4 * L * n_q * d * ctx``; the LM head (or, for tied
+    embeddings, the embedding matrix used as output projection) counts once per token.
+    Encoders (BERT) have no LM head in serving: pass ``include_lm_head=False``.
+    """
+    pc = param_counts(arch)
+    causal = arch.kind == "decoder" if causal is None else causal
+    head = arch.vocab_size * arch.hidden_size if include_lm_head else 0.0
+    matmul = pc.attention + pc.mlp_dense + pc.mlp_experts_active + head
+    ctx = attention_context(seq_len, causal)
+    attn_scores = 4.0 * arch.n_layers * arch.n_heads * arch.head_size * ctx
+    return 2.0 * matmul + attn_scores
+
+
+def training_flops_per_token(
+    arch: ModelArch, seq_len: float, *, causal: bool | None = None
+) -> float:
+    """Model FLOP per trained token: forward + backward (2x forward) = 3x forward."""
+    return 3.0 * forward_flops_per_token(arch, seq_len, causal=causal)
+
+
+def kv_cache_bytes_per_token(arch: ModelArch, bytes_per_element: float) -> float:
+    """KV-cache bytes one token occupies across all layers: ``2 * L * n_kv * d * bytes``."""
+    return 2.0 * arch.n_layers * arch.kv_heads * arch.head_size * bytes_per_element
+
+
+def weight_bytes(arch: ModelArch, bytes_per_param: float) -> float:
+    return param_counts(arch).total * bytes_per_param
