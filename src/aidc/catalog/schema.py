@@ -261,5 +261,7 @@ class CloudPrice(Record):
     devices: int = Field(ge=1)
     usd_per_device_hour: float = Field(gt=0)
     price_type: Literal["on-demand", "reserved", "spot", "capacity-block", "list", "street"]
-    price_date: str = Field(min_length=4, description="when the price was observed: YYYY, YYYY-MM or YYYY-MM-DD")
+    price_date: str = Field(
+        min_length=4, description="when the price was observed: YYYY, YYYY-MM or YYYY-MM-DD"
+    )
     region: str = Field(default="", description="provider region the price applies to, where known")
