@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
 
 from aidc.catalog import Precision, load_catalog
@@ -103,3 +106,151 @@ def test_model_params_match_published(cat):
             assert param_counts(m).active == pytest.approx(m.active_params_published, rel=0.05), (
                 m.id
             )
+
+
+# --- data checks: catch unit slips, sparse-vs-dense mix-ups, undated or orphan prices ---
+
+KNOWN_FEATURES = {
+    "confidential_computing",
+    "hw_partitioning",
+    "mig",
+    "sparsity_2_4",
+    "transformer_engine",
+}
+
+
+def _peak_tflops(acc, prec: str) -> float | None:
+    value = acc.peak_flops_per_s.get(Precision(prec))
+    return None if value is None else value / 1e12
+
+
+def test_dense_peak_ordering(cat):
+    """Narrower formats never run slower: fp4 >= fp8 >= bf16 >= tf32 >= fp32 where listed.
+
+    A violation usually means a sparse figure slipped in next to dense ones, or a unit slip.
+    INT8 is not ordered: Blackwell Ultra cut INT8 far below FP8 (NVIDIA datasheet).
+    """
+    chain = ["fp4", "fp8", "bf16", "tf32", "fp32"]
+    for acc in cat.accelerators:
+        listed = [(p, _peak_tflops(acc, p)) for p in chain if _peak_tflops(acc, p) is not None]
+        for (hi_p, hi), (lo_p, lo) in itertools.pairwise(listed):
+            assert hi >= lo, f"{acc.id}: {hi_p} {hi} TF < {lo_p} {lo} TF"
+        fp16, bf16 = _peak_tflops(acc, "fp16"), _peak_tflops(acc, "bf16")
+        if fp16 is not None and bf16 is not None:
+            assert fp16 == pytest.approx(bf16), acc.id
+
+
+def test_memory_bandwidth_and_ridge_point_plausible(cat):
+    """Bandwidth in a physical range, memory sweep time and FLOP/B ridge point sane.
+
+    Catches TB/GB and TFLOPS/GFLOPS slips: H100 reads its 80 GB in ~24 ms and its BF16
+    ridge point is ~300 FLOP/B; on-chip-SRAM designs (Groq) are exempt from the sweep bound.
+    """
+    for acc in cat.accelerators:
+        bw = acc.hbm_bw_bytes_per_s
+        sram = "sram" in acc.memory_type.lower()
+        assert 50e9 <= bw <= (100e12 if sram else 10e12), (acc.id, bw)
+        if not sram:
+            assert 5e-3 <= acc.memory_bytes / bw <= 10.0, (acc.id, acc.memory_bytes / bw)
+        for prec, peak in acc.peak_flops_per_s.items():
+            assert 1.0 <= peak / bw <= 2000.0, (acc.id, prec, peak / bw)
+
+
+def test_scaleup_fields_consistent(cat):
+    """A scale-up domain wider than one device needs scale-up bandwidth, and the link exists."""
+    for acc in cat.accelerators:
+        assert acc.scaleup_link in cat.links, (acc.id, acc.scaleup_link)
+        if acc.scaleup_domain_devices > 1:
+            assert acc.scaleup_bw_bytes_per_s_per_direction > 0, acc.id
+        assert acc.devices_per_node >= 1
+
+
+def test_features_are_known_and_mig_implies_partitioning(cat):
+    for acc in cat.accelerators:
+        assert set(acc.features) <= KNOWN_FEATURES, (acc.id, acc.features)
+        if "mig" in acc.features:
+            assert "hw_partitioning" in acc.features, acc.id
+
+
+def test_tpus_and_aws_chips_are_cloud_only_without_purchase_price(cat):
+    for acc in cat.accelerators:
+        if acc.kind == "tpu" or acc.vendor == "AWS":
+            assert acc.availability == ("cloud",), acc.id
+            assert acc.list_price_usd is None, acc.id
+
+
+def test_every_price_is_dated_and_resolvable(cat):
+    year = re.compile(r"(19|20)\d\d")
+    for p in cat.prices:
+        assert p.item in cat.accelerators, (p.id, p.item)
+        m = year.search(p.price_date)
+        assert m and 2015 <= int(m.group(0)) <= 2035, (p.id, p.price_date)
+        assert 0.05 <= p.usd_per_device_hour <= 50.0, (p.id, p.usd_per_device_hour)
+    for acc in cat.accelerators:
+        if acc.list_price_usd is not None:
+            assert year.search(acc.price_note), (acc.id, acc.price_note)
+            assert 500 <= acc.list_price_usd <= 100_000, acc.id
+
+
+def test_core_accelerators_have_a_price(cat):
+    """Designs without a price are rejected; the issue's core set must always be costable."""
+    on_demand = {p.item for p in cat.prices if p.price_type == "on-demand"}
+    core = [
+        "A100-SXM-80GB", "H100-SXM", "H100-PCIe", "H100-NVL", "H200-SXM", "B200", "GB200",
+        "B300", "L4", "L40S", "A10", "T4", "MI300X", "MI325X", "MI355X", "Gaudi2", "Gaudi3",
+        "TPU-v4", "TPU-v5e", "TPU-v5p", "TPU-v6e",
+    ]  # fmt: skip
+    for name in core:
+        acc = cat.accelerators.get(name)
+        assert acc.list_price_usd is not None or acc.id in on_demand, name
+
+
+def test_names_unique_across_tables_and_field_provenance_keys_exist(cat):
+    seen: dict[str, str] = {}
+    for kind, table in cat.tables().items():
+        for rec in table:
+            for name in rec.names:
+                other = seen.setdefault(name.lower(), kind)
+                assert other == kind, f"{name!r} names a {other} and a {kind}"
+            for key in rec.field_provenance:
+                assert key in type(rec).model_fields, (kind, rec.id, key)
+
+
+@pytest.mark.parametrize(
+    ("acc_id", "prec", "tflops"),
+    [
+        # NVIDIA H100/H200 product-page tables, sparse/2 (verified in catalog review)
+        ("H100-NVL", "bf16", 835.5),
+        ("H100-NVL", "fp8", 1670.5),
+        ("H200-NVL", "fp8", 1670.5),
+        # GB200 NVL72 page: 5,760 TF FP32 / 72 GPUs
+        ("GB200", "fp32", 80.0),
+        # HGX/DGX B300 pages: 108 PF FP4 dense / 8; Blackwell Ultra INT8 307 TOPS sparse / 2
+        ("B300", "fp4", 13500.0),
+        ("B300", "int8", 153.5),
+        # AWS Neuron docs
+        ("Trainium2", "fp8", 1299.0),
+        ("Inferentia2", "bf16", 190.0),
+    ],
+)
+def test_verified_vendor_peaks(cat, acc_id, prec, tflops):
+    assert _peak_tflops(cat.accelerators.get(acc_id), prec) == pytest.approx(tflops)
+
+
+def test_verified_memory_and_interconnect(cat):
+    acc = cat.accelerators.get
+    assert acc("B300").memory_bytes == pytest.approx(270e9)  # Blackwell Ultra datasheet, HGX
+    assert acc("GB300").memory_bytes == pytest.approx(279e9)
+    assert acc("GB200").memory_bytes == pytest.approx(186e9)  # 13.4 TB / 72
+    assert acc("TPU-v4").memory_bytes == pytest.approx(32 * 2**30)
+    # TPU v4 ICI: 6 links x 45 GB/s one-way (scaling-book); was recorded as 0
+    assert acc("TPU-v4").scaleup_bw_bytes_per_s_per_direction == pytest.approx(270e9)
+
+
+def test_cpu_inference_entries_cover_the_seed_cpu(cat):
+    cpu = cat.accelerators.get("CPU-Xeon-8260")
+    host = cat.cpus.get("Xeon-8260")
+    assert cpu.kind == "cpu"
+    assert cpu.peak_for(Precision.FP32) == pytest.approx(host.peak_fp32_flops_per_s, rel=1e-3)
+    assert cpu.hbm_bw_bytes_per_s == pytest.approx(host.mem_bw_bytes_per_s, rel=1e-3)
+    assert cpu.field_provenance["peak_flops_per_s"] == "assumed"
