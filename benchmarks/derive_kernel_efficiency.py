@@ -101,13 +101,16 @@ def fit_gemm(df, peak, bw, bpe):
     def model(p):
         emax, lm, ln, lk, ov = p
         eff = emax * m / (m + np.exp(lm)) * n / (n + np.exp(ln)) * k / (k + np.exp(lk))
-        return np.maximum(2 * m * n * k / (peak * eff), bpe * (m * k + k * n + m * n) / bw) + ov * 1e-6
+        return (
+            np.maximum(2 * m * n * k / (peak * eff), bpe * (m * k + k * n + m * n) / bw) + ov * 1e-6
+        )
 
     def res(p):
         return np.log(model(p)) - np.log(t)
 
     r = least_squares(
-        res, [0.8, np.log(64), np.log(64), np.log(64), 5.0],
+        res,
+        [0.8, np.log(64), np.log(64), np.log(64), 5.0],
         bounds=([0.05, 0, 0, 0, 0], [1.2, 12, 12, 12, 100]),
     )
     e = np.abs(res(r.x))
@@ -119,7 +122,7 @@ def fit_gemm(df, peak, bw, bpe):
         "n_half": round(float(np.exp(ln)), 1),
         "k_half": round(float(np.exp(lk)), 1),
         "overhead_us": round(float(ov), 2),
-        "fit_points": int(len(t)),
+        "fit_points": len(t),
         "median_abs_log_error": round(float(np.median(e)), 4),
         "p90_abs_log_error_large": round(float(np.quantile(e[big], 0.9)), 4) if big.any() else None,
     }
@@ -144,7 +147,9 @@ def attention_points(aic: Path, system: str, peak: float):
 
     frames = []
     for fw in ("vllm", "sglang"):
-        for p in sorted(glob.glob(str(aic / system / "attention" / fw / "*" / "context_attention_perf.parquet"))):
+        for p in sorted(
+            glob.glob(str(aic / system / "attention" / fw / "*" / "context_attention_perf.parquet"))
+        ):
             df = pd.read_parquet(p)
             df = df[(df.attn_dtype == "bfloat16") & (df.kv_cache_dtype == "bfloat16")]
             df = df[(df.head_dim == 128) & (df.batch_size * df.isl >= 8192) & (df.isl >= 256)]
@@ -177,7 +182,11 @@ def main() -> None:
     fa2_h100 = FA3_PAPER_FA2_H100
     h100_peak = cat.accelerators.get("H100-SXM").peak_for(Precision.BF16) / 1e12
     fa2_fwd = np.asarray(fa2_h100["forward_causal"]) / h100_peak
-    bwd_rel = float(np.median(np.asarray(fa2_h100["backward_noncausal"]) / np.asarray(fa2_h100["forward_noncausal"])))
+    bwd_rel = float(
+        np.median(
+            np.asarray(fa2_h100["backward_noncausal"]) / np.asarray(fa2_h100["forward_noncausal"])
+        )
+    )
     for system, (rid, accels) in SYSTEMS.items():
         acc = cat.accelerators.get(REFERENCE_ACCEL[system])
         gemm = {}
@@ -231,7 +240,9 @@ def main() -> None:
                         "median_abs_log_error": err,
                     }
                 }
-                att_src = "attention: aiconfigurator context_attention (causal prefill, head dim 128)"
+                att_src = (
+                    "attention: aiconfigurator context_attention (causal prefill, head dim 128)"
+                )
                 rec["field_provenance"] = {"attention.backward_relative": "published"}
         rec["source"] = (
             "aiconfigurator-core 0.12.0 (PyPI, Apache-2.0) measured kernel latencies: "
@@ -252,23 +263,40 @@ def main() -> None:
         vals = [r[sub]["bf16"][key] for r in records if "bf16" in r.get(sub, {})]
         return round(float(np.median(vals)), 4)
 
-    records.append({
-        "id": "default",
-        "architecture": "unknown",
-        "accelerators": [],
-        "gemm": {"bf16": {k: med(k) for k in ("max_efficiency", "m_half", "n_half", "k_half", "overhead_us")}},
-        "attention": {"bf16": {"kernel": "assumed", **{k: med(k, "attention") for k in ("max_efficiency", "seq_half", "backward_relative")}}},
-        "source": "median of the measured records in this file (benchmarks/derive_kernel_efficiency.py)",
-        "provenance": "assumed",
-        "notes": "Used for accelerators without kernel data (AMD, TPU, Gaudi, older NVIDIA parts).",
-    })
+    records.append(
+        {
+            "id": "default",
+            "architecture": "unknown",
+            "accelerators": [],
+            "gemm": {
+                "bf16": {
+                    k: med(k)
+                    for k in ("max_efficiency", "m_half", "n_half", "k_half", "overhead_us")
+                }
+            },
+            "attention": {
+                "bf16": {
+                    "kernel": "assumed",
+                    **{
+                        k: med(k, "attention")
+                        for k in ("max_efficiency", "seq_half", "backward_relative")
+                    },
+                }
+            },
+            "source": "median of the measured records in this file (benchmarks/derive_kernel_efficiency.py)",
+            "provenance": "assumed",
+            "notes": "Used for accelerators without kernel data (AMD, TPU, Gaudi, older NVIDIA parts).",
+        }
+    )
     if args.write:
         header = (
             "# Achieved fraction of dense peak for matrix multiplies and attention, as functions of\n"
             "# shape: data derived from measured kernel timings (see each record's source).\n"
             "# Generated by benchmarks/derive_kernel_efficiency.py; do not edit by hand.\n"
         )
-        OUT.write_text(header + yaml.safe_dump({"kernel_efficiency": records}, sort_keys=False, width=100))
+        OUT.write_text(
+            header + yaml.safe_dump({"kernel_efficiency": records}, sort_keys=False, width=100)
+        )
         print("wrote", OUT)
 
 

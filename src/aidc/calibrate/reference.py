@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
 from aidc.model.transformer import hardware_flops_per_token, training_flops_per_token
-from aidc.units import GIGA, KILO, MEGA, TERA
+from aidc.units import GIGA, KILO, MEGA, TERA, GiB
 
 MEASURED_COLUMNS = (
     "iter_time_s",
@@ -105,6 +105,9 @@ class Measurement:
 
     tokens_per_s_per_device: float | None = None
     basis: str = ""  # column the throughput came from
+    reports_throughput: bool = (
+        False  # the row gives tokens/s, TFLOP/s with its kind, or s/iteration
+    )
     peak_memory_bytes: float | None = None
     oom: bool | None = None
 
@@ -230,10 +233,13 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
     rid, src, hw = row.get("row_id", ""), row.get("source_id", ""), row.get("hardware", "")
     base = TrainingRun(row_id=rid, source_id=src, hardware=hw)
 
-    def skip(reason: str) -> TrainingRun:
-        return TrainingRun(row_id=rid, source_id=src, hardware=hw, skip_reason=reason)
-
     acc = resolve_accelerator(catalog, hw) if hw else None
+
+    def skip(reason: str) -> TrainingRun:
+        return TrainingRun(
+            row_id=rid, source_id=src, hardware=hw, accelerator=acc, skip_reason=reason
+        )
+
     if acc is None:
         return skip(f"hardware {hw!r} not in the catalog" if hw else "hardware not stated")
     arch, notes = _arch_for_row(row, catalog)
@@ -328,9 +334,19 @@ def parse_measurement(row: Mapping[str, str], run: TrainingRun) -> Measurement:
     """
     n = run.n_devices or _int(row.get("n_accel")) or 0
     mem_gb = lenient_number(row.get("peak_mem_gb"))
+    # the column is GB unless the row's notes say the source reported GiB
+    mem_unit = GiB if re.search(r"\bGiB\b", row.get("notes", "")) else GIGA
     oom_cell = row.get("oom", "").strip().lower()
     oom = True if oom_cell in ("yes", "true", "1", "oom") else None
-    meas = dict(peak_memory_bytes=mem_gb * GIGA if mem_gb else None, oom=oom)
+    reports = bool(
+        lenient_number(row.get("tokens_per_s_per_gpu"))
+        or lenient_number(row.get("tokens_per_s"))
+        or lenient_number(row.get("iter_time_s"))
+        or (lenient_number(row.get("tflops_per_gpu")) and row.get("tflops_kind", "").strip())
+    )
+    meas = dict(
+        peak_memory_bytes=mem_gb * mem_unit if mem_gb else None, oom=oom, reports_throughput=reports
+    )
     tps = lenient_number(row.get("tokens_per_s_per_gpu"))
     if tps:
         return Measurement(tps, "tokens_per_s_per_gpu", **meas)

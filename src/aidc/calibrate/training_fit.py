@@ -225,7 +225,7 @@ def fit_throughput(
     fields_to_fit: Sequence[str] | None = None,
 ) -> TrainingCalibration:
     """Calibration values that best predict the measured throughput of ``prepared``."""
-    rows = [p for p in prepared if p.scorable and p.predictable]
+    rows = [p for p in prepared if p.scored]
     if not rows:
         return cal
     batch = RowBatch(rows)
@@ -296,7 +296,7 @@ def leave_one_source_out(
     """For each source: fit on all other sources, predict the held-out one."""
     n = len(prepared)
     tps, mem, fits = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    sources = sorted({p.run.source_id for p in prepared if p.predictable and p.scorable})
+    sources = sorted({p.run.source_id for p in prepared if p.scored})
     cals: dict[str, TrainingCalibration] = {}
     for src in sources:
         train = [p for p in prepared if p.run.source_id != src]

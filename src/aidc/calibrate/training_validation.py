@@ -48,14 +48,27 @@ class PreparedRow:
 
     @property
     def scorable(self) -> bool:
+        """The row reports a throughput and the catalog knows its hardware."""
+        return self.run.accelerator is not None and self.measurement.reports_throughput
+
+    @property
+    def scored(self) -> bool:
+        """Scorable, predicted, and its throughput converts to tokens/s per device."""
         return (
-            self.run.accelerator is not None
+            self.scorable
+            and self.predictable
             and self.measurement.tokens_per_s_per_device is not None
         )
 
     @property
     def predictable(self) -> bool:
         return self.plan is not None
+
+    @property
+    def plan_stated(self) -> bool:
+        """The row states its whole plan (aidc chose no micro-batch or recompute mode):
+        only then is its peak memory or OOM a test of the memory model."""
+        return self.plan is not None and len(self.plan) == 1
 
 
 def _candidates(run: TrainingRun) -> TrainingPlanArrays:
@@ -194,11 +207,12 @@ def predict_row(p: PreparedRow, cal: TrainingCalibration) -> RowResult:
         "seq_len": run.seq_len,
         "scaleout_link": run.scaleout_link,
     }
+    stated = p.plan_stated
     return RowResult(
         **base,
         predicted=float(est.tokens_per_s_per_device[i]),
-        predicted_memory_bytes=float(est.memory_total_bytes[i]),
-        predicted_fits=bool(est.fits[i]),
+        predicted_memory_bytes=float(est.memory_total_bytes[i]) if stated else None,
+        predicted_fits=bool(est.fits[i]) if stated else None,
         plan=plan,
         band=(
             float(est.tokens_per_s_low[i]) / run.n_devices,
@@ -331,7 +345,5 @@ def score_prepared(prepared: Sequence[PreparedRow], cal: TrainingCalibration) ->
             res = RowResult(**{**res.__dict__, "measured": None})
         results.append(res)
     scorable = sum(1 for p in prepared if p.scorable)
-    scored = sum(
-        1 for p, r in zip(prepared, results, strict=True) if p.scorable and r.predicted is not None
-    )
+    scored = sum(1 for p in prepared if p.scored)
     return ValidationReport(results=tuple(results), scorable=scorable, scored=scored)

@@ -165,8 +165,8 @@ class TrainingCalibration:
     framework_memory_bytes: float
     comm_buffer_bytes: float
     memory_fragmentation: float
-    throughput_log_band_low: float = 0.0
-    throughput_log_band_high: float = 0.0
+    throughput_log_band_low: float = 0.0  # p10 of ln(predicted / measured), held-out
+    throughput_log_band_high: float = 0.0  # p90 of ln(predicted / measured), held-out
     compute_scale_by_architecture: tuple[tuple[str, float], ...] = ()
 
     def compute_scale_for(self, architecture: np.ndarray) -> np.ndarray:
@@ -349,8 +349,13 @@ def estimate_training(
     comm_b = settings.weight_bytes  # gradients and weights travel in compute precision
     ag_w = allgather_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
     rs_g = ag_w  # reduce-scatter of the same volume
+    # ZeRO-3 with pipeline parallelism keeps the stage's weights and gradient buffers
+    # unsharded across the step's micro-batches (torchtitan's FSDP+PP; re-gathering per
+    # micro-batch would multiply the traffic): one gather and one reduce-scatter a step.
+    keep_unsharded = (zero >= 3) & (pp > 1)
     fsdp_mb = np.where(zero >= 3, 2.0 * ag_w + rs_g, np.where(zero == 2, ag_w + rs_g, 0.0))
     fsdp_mb = np.where((zero == 2) & (ga <= 1), 0.0, fsdp_mb)  # stage 2 without accumulation
+    fsdp_mb = np.where(keep_unsharded, 0.0, fsdp_mb)
     fsdp_exposed = np.maximum(fsdp_mb - cal.comm_overlap * compute_mb, 0.0)
     # stage 2 without accumulation reduces once per step, like stage 1
     ar_g = allreduce_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
@@ -361,7 +366,9 @@ def estimate_training(
         np.where(
             (zero == 1) | ((zero == 2) & (ga <= 1)),
             np.maximum(rs_g - bwd_window, 0.0) + ag_w,
-            0.0,
+            np.where(
+                keep_unsharded, np.maximum(ag_w + rs_g - cal.comm_overlap * compute_mb, 0.0), 0.0
+            ),
         ),
     )
     dp_sync = np.where(shard > 1, dp_sync, 0.0)
@@ -405,6 +412,9 @@ def estimate_training(
         grad_bytes=gb,
         params_per_layer_device=p_layer,
     )
+    w_bytes = np.where(keep_unsharded, p_dev * wb, states.weights)
+    g_bytes = np.where(keep_unsharded, p_dev * gb, states.grads)
+    states_total = w_bytes + g_bytes + states.optimizer
     per_layer = activation_bytes_per_layer(
         arch, s, tokens, tp, rc, sequence_parallel=sp, flash_attention=settings.flash_attention
     )
@@ -420,8 +430,8 @@ def estimate_training(
     first_stage = per_layer * layers_stage * in_flight + working
     last_stage = per_layer * layers_stage + working + logits_bytes(tokens, arch.vocab_size, tp)
     activations = np.where(pp > 1, np.maximum(first_stage, last_stage), last_stage)
-    buffers = cal.comm_buffer_bytes + cal.memory_fragmentation * (states.total + activations)
-    total = states.total + activations + buffers + cal.framework_memory_bytes
+    buffers = cal.comm_buffer_bytes + cal.memory_fragmentation * (states_total + activations)
+    total = states_total + activations + buffers + cal.framework_memory_bytes
 
     return TrainingEstimate(
         step_time_s=step,
@@ -432,14 +442,15 @@ def estimate_training(
         tokens_per_step=tokens_per_step,
         tokens_per_s=tps,
         tokens_per_s_per_device=tps / n,
-        tokens_per_s_low=tps * np.exp(cal.throughput_log_band_low),
-        tokens_per_s_high=tps * np.exp(cal.throughput_log_band_high),
+        # residuals are ln(predicted / measured): measured = predicted x exp(-residual)
+        tokens_per_s_low=tps * np.exp(-cal.throughput_log_band_high),
+        tokens_per_s_high=tps * np.exp(-cal.throughput_log_band_low),
         model_flops_per_step=model_flops,
         hardware_flops_per_step=hw_flops,
         mfu=model_flops / step / peak_total,
         hfu=hw_flops / step / peak_total,
-        memory_weights_bytes=states.weights,
-        memory_grads_bytes=states.grads,
+        memory_weights_bytes=w_bytes,
+        memory_grads_bytes=g_bytes,
         memory_optimizer_bytes=states.optimizer,
         memory_activations_bytes=activations,
         memory_buffers_bytes=buffers + cal.framework_memory_bytes,
