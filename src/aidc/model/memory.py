@@ -246,12 +246,19 @@ def pipeline_in_flight_micro_batches(
     return np.minimum(p, m) * inter
 
 
+LOGITS_BYTES_PER_ELEMENT = 6.0
+"""16-bit logits (2 B) plus the fp32 copy the cross-entropy loss works on (4 B), whose
+buffer its gradient reuses (PyTorch's fused log-softmax/NLL backward, vocabulary-parallel
+cross-entropy in Megatron)."""
+
+
 def logits_bytes(tokens_per_micro_batch: ArrayLike, vocab_size: float, tp: ArrayLike) -> np.ndarray:
-    """Peak bytes of the LM head's output on the last stage: 16-bit logits plus the fp32
-    copy the cross-entropy loss makes and its gradient (``2 + 4 + 4`` bytes per logit),
-    vocabulary split over TP ranks (Megatron's vocab-parallel cross-entropy)."""
+    """Peak bytes of the LM head's output on the last stage, ``tokens x V / t x 6``
+    (:data:`LOGITS_BYTES_PER_ELEMENT`), vocabulary split over TP ranks."""
     t = np.maximum(np.asarray(tp, dtype=float), 1.0)
-    return np.asarray(tokens_per_micro_batch, dtype=float) * vocab_size / t * 10.0
+    return (
+        np.asarray(tokens_per_micro_batch, dtype=float) * vocab_size / t * LOGITS_BYTES_PER_ELEMENT
+    )
 
 
 def params_per_device(arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0):
