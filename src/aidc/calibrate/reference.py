@@ -94,6 +94,7 @@ class TrainingRun:
     precision: Precision = Precision.BF16
     flash_attention: bool = True
     sequence_parallel: bool = True
+    compiled: bool = False
     optimizer: str = "adamw"
     skip_reason: str | None = None
     assumptions: tuple[str, ...] = field(default_factory=tuple)
@@ -152,6 +153,13 @@ def _precision(cell: str, acc: Accelerator | None) -> Precision:
     if acc is not None and acc.peak_for(Precision.BF16) is not None:
         return Precision.BF16
     return Precision.FP16
+
+
+def _compiled(row: Mapping[str, str]) -> bool:
+    """The run used a fusing graph compiler: ``torch.compile`` (or XLA/JAX) named in the
+    framework or notes columns, which describe the software configuration."""
+    text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
+    return re.search(r"\bcompile\b|\bxla\b|\bjax\b", text) is not None
 
 
 def resolve_accelerator(catalog: Catalog, hardware: str) -> Accelerator | None:
@@ -319,6 +327,7 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
         precision=precision,
         flash_attention=flash,
         sequence_parallel=sequence_parallel,
+        compiled=_compiled(row),
         skip_reason=base.skip_reason,
         assumptions=tuple(notes),
     )

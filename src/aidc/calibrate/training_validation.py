@@ -129,6 +129,7 @@ def prepare_row(
         optimizer=run.optimizer,
         precision=run.precision,
         flash_attention=run.flash_attention,
+        compiled=run.compiled,
     )
     return PreparedRow(run=run, measurement=meas, devices=dev, plan=plan, settings=settings)
 

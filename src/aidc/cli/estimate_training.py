@@ -105,6 +105,10 @@ def estimate_training_command(
         str,
         typer.Option("--network", help="scale-out link id per device (aidc catalog list links)"),
     ] = "ib-ndr",
+    compiled: Annotated[
+        bool,
+        typer.Option("--compile", help="a graph compiler fuses element-wise ops (torch.compile)"),
+    ] = False,
     top: Annotated[int, typer.Option("--top", help="plans to show when searching")] = 5,
     calibration: Annotated[
         Path | None, typer.Option("--calibration", help="calibration file")
@@ -186,7 +190,7 @@ def estimate_training_command(
         accelerator=acc,
         kernel_efficiency=kernel_efficiency_for(acc),
         n_devices=devices,
-        settings=TrainingSettings(seq_len=seq, optimizer=opt, precision=prec),
+        settings=TrainingSettings(seq_len=seq, optimizer=opt, precision=prec, compiled=compiled),
         global_batch_seqs=gbs,
         total_tokens=total_tokens,
         fixed=fixed,
