@@ -1,45 +1,86 @@
-"""Training step time, memory and energy for many candidate plans at once.
+"""Training step time, throughput, utilisation and memory for many candidate plans at once.
 
-First-cut analytical model (the seam the calibrated model fills):
+One step of global batch ``B = b x m x dp`` sequences (micro-batch ``b``, ``m``
+micro-batches of gradient accumulation per pipeline, ``dp`` data-parallel replicas) on
+``n = tp x cp x pp x dp`` devices (expert parallelism ``ep`` reuses the data-parallel
+ranks, as Megatron-Core does). Per device:
 
-* step time = compute / (devices x peak x efficiency) x (1 + pipeline bubble)
-  + exposed tensor-parallel and data-parallel communication;
-* memory per device = weights + gradients + optimizer states (sharded by ZeRO stage
-  and divided by TP x PP) + activations (Korthikanti et al. 2022, eq. 2, by recompute mode).
+    t_mb   = L/pp x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
+             last stage] + t_fsdp_exposed + t_p2p                        (one micro-batch)
+    t_step = (m + (pp - 1)/v) x t_mb  +  t_dp_exposed  +  t_optimizer
 
-Every function takes numpy arrays (one element per candidate) and returns arrays.
+* ``(pp - 1)/v`` is the 1F1B pipeline bubble, shrunk ``v``-fold by interleaving
+  (Narayanan et al. 2021, arXiv 2104.04473, sec. 2.2);
+* layer times come from :mod:`aidc.model.training_step`, including what recompute
+  repeats (``full``: the forward pass; ``selective``: see there);
+* ZeRO-3/FSDP all-gathers each stage's weights forward and backward and reduce-scatters
+  gradients every micro-batch; ZeRO-0/1/2 all-reduce (or reduce-scatter) gradients once a
+  step. A calibrated ``comm_overlap`` share of that traffic hides behind compute
+  (prefetch, bucketed backward overlap); ZeRO-1's parameter all-gather after the
+  optimizer step is exposed;
+* the optimizer step streams master weights, states and gradients once
+  (``2 (master + state) + grad + weight`` bytes per local parameter) at memory bandwidth.
+
+MFU = model FLOP (:func:`aidc.model.transformer.training_flops_per_token`) per second over
+devices x peak; HFU counts recompute (:func:`~aidc.model.transformer.hardware_flops_per_token`).
+Peak is the dense peak at the GEMM precision. Memory is :mod:`aidc.model.memory`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from aidc.catalog.schema import ModelArch
-from aidc.model.hardware import HardwareArrays
-from aidc.model.transformer import forward_flops_per_token, param_counts
+from aidc.catalog.calibration import Calibration
+from aidc.catalog.efficiency import KernelEfficiency
+from aidc.catalog.schema import BYTES_PER_ELEMENT, Accelerator, Link, ModelArch, Precision
+from aidc.model.collectives import allgather_time_s, allreduce_time_s, p2p_time_s
+from aidc.model.efficiency import KernelEfficiencyArrays, kernel_efficiency_arrays
+from aidc.model.hardware import DEFAULT_SCALEOUT_LINK, HardwareArrays, hardware_arrays
+from aidc.model.memory import (
+    RECOMPUTE_CODES,
+    activation_bytes_per_layer,
+    activation_bytes_per_token_layer,
+    logits_bytes,
+    master_weight_bytes_per_param,
+    model_state_bytes,
+    optimizer_state_bytes_per_param,
+    params_per_device,
+    pipeline_in_flight_micro_batches,
+)
+from aidc.model.training_step import StepInputs, group_link, head_times, layer_times
+from aidc.model.transformer import hardware_flops_per_token, training_flops_per_token
+from aidc.units import GIGA, MILLISECOND
 
-RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
+__all__ = [
+    "RECOMPUTE_CODES",
+    "TrainingCalibration",
+    "TrainingDevices",
+    "TrainingEstimate",
+    "TrainingPlanArrays",
+    "TrainingSettings",
+    "estimate_training",
+    "optimizer_state_bytes_per_param",
+    "training_devices",
+]
 
-# Bytes per parameter of optimizer state (fp32 unless stated), per optimizer.
-# Derivations: SGD keeps nothing; momentum one buffer; RMSprop one square-average buffer;
-# Adam/AdamW two moments; Adafactor factored second moment (~0 per param for matrices);
-# 8-bit Adam two 1-byte moments (+ small per-block scales, ignored).
-OPTIMIZER_STATE_BYTES_PER_PARAM: dict[str, float] = {
-    "sgd": 0.0,
-    "momentum": 4.0,
-    "rmsprop": 4.0,
-    "adam": 8.0,
-    "adamw": 8.0,
-    "adafactor": 0.0,
-    "adam8bit": 2.0,
-}
+RECOMPUTE_NAMES = {v: k for k, v in RECOMPUTE_CODES.items()}
+
+
+def _ones_like(x: np.ndarray) -> np.ndarray:
+    return np.ones_like(np.asarray(x), dtype=np.int64)
 
 
 @dataclass(frozen=True)
 class TrainingPlanArrays:
-    """Parallel plan per candidate (all int arrays of one length)."""
+    """Parallel plan per candidate (int arrays of one length).
+
+    ``cp`` context parallelism, ``ep`` expert parallelism (within the data-parallel
+    ranks), ``vp`` virtual pipeline stages per device (interleaving), ``sequence_parallel``
+    (Megatron SP with TP) default to 1, 1, 1 and ``tp > 1``.
+    """
 
     n_devices: np.ndarray
     tp: np.ndarray
@@ -49,6 +90,157 @@ class TrainingPlanArrays:
     grad_accum: np.ndarray
     zero_stage: np.ndarray
     recompute: np.ndarray  # RECOMPUTE_CODES
+    cp: np.ndarray | None = None
+    ep: np.ndarray | None = None
+    vp: np.ndarray | None = None
+    sequence_parallel: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("cp", "ep", "vp"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, _ones_like(self.tp))
+        if self.sequence_parallel is None:
+            object.__setattr__(self, "sequence_parallel", np.asarray(self.tp) > 1)
+
+    def __len__(self) -> int:
+        return len(np.asarray(self.tp))
+
+    def take(self, idx: np.ndarray) -> TrainingPlanArrays:
+        return TrainingPlanArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What the run trains and how, shared by all candidates."""
+
+    seq_len: float
+    optimizer: str = "adamw"
+    precision: Precision = Precision.BF16  # GEMM precision
+    flash_attention: bool = True
+    grad_bytes: float | None = None  # default: fp32 gradient accumulation (4 bytes)
+    compiled: bool = False  # a graph compiler fuses element-wise chains (torch.compile, XLA)
+
+    @property
+    def weight_bytes(self) -> float:
+        """Bytes of the compute copy of the weights (FP8 training keeps 16-bit weights)."""
+        return max(BYTES_PER_ELEMENT[self.precision], 2.0)
+
+    @property
+    def act_bytes(self) -> float:
+        return max(BYTES_PER_ELEMENT[self.precision], 2.0)
+
+
+COMPILED_TRAFFIC_RATIO = 0.5
+"""Element-wise memory traffic with a fusing compiler relative to eager execution: a
+fused chain reads its inputs and writes its outputs once instead of once per operation
+(TorchInductor's pointwise fusion; ~2 passes instead of ~4 per stored tensor)."""
+
+COMPUTE_SCALE_KEY = "training.compute_scale"
+"""Default sustained-compute factor; ``training.compute_scale.<architecture>`` overrides it."""
+
+CALIBRATION_KEYS: dict[str, tuple[str, float]] = {
+    "compute_scale": (COMPUTE_SCALE_KEY, 1.0),
+    "attention_scale": ("training.attention_efficiency_scale", 1.0),
+    "elementwise_traffic_factor": ("training.elementwise_traffic_factor", 1.0),
+    "comm_overlap": ("training.comm_overlap", 1.0),
+    "memory_bw_efficiency": ("training.memory_bw_efficiency", 1.0),
+    "scaleup_bus_efficiency": ("training.scaleup_bus_efficiency", 1.0),
+    "scaleout_bus_efficiency": ("training.scaleout_bus_efficiency", 1.0),
+    "step_overhead_s": ("training.step_overhead_ms", MILLISECOND),
+    "framework_memory_bytes": ("training.framework_memory_gb", GIGA),
+    "comm_buffer_bytes": ("training.comm_buffer_gb", GIGA),
+    "memory_fragmentation": ("training.memory_fragmentation", 1.0),
+    "throughput_log_band_low": ("training.throughput_log_residual_p10", 1.0),
+    "throughput_log_band_high": ("training.throughput_log_residual_p90", 1.0),
+}
+"""Calibration key (and unit factor to SI) of each :class:`TrainingCalibration` field."""
+
+
+@dataclass(frozen=True)
+class TrainingCalibration:
+    """Empirical constants of the training model (``training.*`` calibration values)."""
+
+    compute_scale: float  # achieved / kernel-benchmark efficiency, architectures without their own
+    attention_scale: float
+    elementwise_traffic_factor: float
+    comm_overlap: float
+    memory_bw_efficiency: float
+    scaleup_bus_efficiency: float
+    scaleout_bus_efficiency: float
+    step_overhead_s: float
+    framework_memory_bytes: float
+    comm_buffer_bytes: float
+    memory_fragmentation: float
+    throughput_log_band_low: float = 0.0  # p10 of ln(predicted / measured), held-out
+    throughput_log_band_high: float = 0.0  # p90 of ln(predicted / measured), held-out
+    compute_scale_by_architecture: tuple[tuple[str, float], ...] = ()
+
+    def compute_scale_for(self, architecture: np.ndarray) -> np.ndarray:
+        """The sustained-compute factor of each candidate's GPU architecture."""
+        table = dict(self.compute_scale_by_architecture)
+        archs = np.asarray(architecture, dtype=object)
+        uniq, inv = np.unique(archs.astype(str), return_inverse=True)
+        vals = np.array([table.get(a, self.compute_scale) for a in uniq], dtype=float)
+        return vals[inv].reshape(archs.shape)
+
+    @classmethod
+    def from_calibration(cls, cal: Calibration) -> TrainingCalibration:
+        """Read the ``training.*`` values, converting their human units to SI."""
+        values = {f: cal.value(key) * scale for f, (key, scale) in CALIBRATION_KEYS.items()}
+        prefix = COMPUTE_SCALE_KEY + "."
+        by_arch = tuple(
+            sorted(
+                (k[len(prefix) :], v.value) for k, v in cal.values.items() if k.startswith(prefix)
+            )
+        )
+        return cls(**values, compute_scale_by_architecture=by_arch)
+
+    def replace(self, **changes: float) -> TrainingCalibration:
+        return TrainingCalibration(
+            **{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes}
+        )
+
+
+@dataclass(frozen=True)
+class TrainingDevices:
+    """Per-candidate device facts the training model needs."""
+
+    hw: HardwareArrays
+    kernels: KernelEfficiencyArrays
+    gemm_peak_flops_per_s: np.ndarray
+    attn_peak_flops_per_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.hw)
+
+    def take(self, idx: np.ndarray) -> TrainingDevices:
+        return TrainingDevices(
+            hw=self.hw.take(idx),
+            kernels=self.kernels.take(idx),
+            gemm_peak_flops_per_s=self.gemm_peak_flops_per_s[idx],
+            attn_peak_flops_per_s=self.attn_peak_flops_per_s[idx],
+        )
+
+
+def training_devices(
+    accelerators: Sequence[Accelerator],
+    kernel_records: Sequence[KernelEfficiency],
+    precision: Precision,
+    links: dict[str, Link],
+    scaleout_link: str | Sequence[str] = DEFAULT_SCALEOUT_LINK,
+) -> TrainingDevices:
+    """One row per accelerator; ``kernel_records[i]`` is accelerator ``i``'s efficiency data.
+
+    Attention runs at the 16-bit peak (the fp32 peak for fp32/tf32 training)."""
+    hw = hardware_arrays(accelerators, precision, links, scaleout_link)
+    attn_prec = precision if precision in (Precision.FP32, Precision.TF32) else Precision.BF16
+    attn_peak = np.array([a.peak_for(attn_prec) or np.nan for a in accelerators], dtype=float)
+    return TrainingDevices(
+        hw=hw,
+        kernels=kernel_efficiency_arrays(kernel_records, precision),
+        gemm_peak_flops_per_s=hw.peak_flops_per_s,
+        attn_peak_flops_per_s=attn_peak,
+    )
 
 
 @dataclass(frozen=True)
@@ -56,127 +248,224 @@ class TrainingEstimate:
     """Outputs per candidate, SI units."""
 
     step_time_s: np.ndarray
-    compute_time_s: np.ndarray
-    comm_exposed_s: np.ndarray
-    bubble_fraction: np.ndarray
-    tokens_per_s: np.ndarray
+    compute_time_s: np.ndarray  # matrix, attention and element-wise work, all micro-batches
+    comm_exposed_s: np.ndarray  # communication not hidden behind compute
+    bubble_fraction: np.ndarray  # pipeline bubble time / step time
+    optimizer_time_s: np.ndarray
+    tokens_per_step: np.ndarray
+    tokens_per_s: np.ndarray  # whole job
+    tokens_per_s_per_device: np.ndarray
+    tokens_per_s_low: np.ndarray  # uncertainty band (calibration residual quantiles)
+    tokens_per_s_high: np.ndarray
     model_flops_per_step: np.ndarray
     hardware_flops_per_step: np.ndarray
     mfu: np.ndarray
+    hfu: np.ndarray
     memory_weights_bytes: np.ndarray
     memory_grads_bytes: np.ndarray
     memory_optimizer_bytes: np.ndarray
     memory_activations_bytes: np.ndarray
+    memory_buffers_bytes: np.ndarray  # communication buffers, framework, fragmentation
     memory_total_bytes: np.ndarray
+    memory_capacity_bytes: np.ndarray
     fits: np.ndarray
 
-
-def optimizer_state_bytes_per_param(optimizer: str, precision_bytes: float) -> float:
-    """Optimizer states plus fp32 master weights when training in 16/8-bit precision."""
-    master = 4.0 if precision_bytes < 4 else 0.0
-    return OPTIMIZER_STATE_BYTES_PER_PARAM[optimizer] + master
-
-
-def activation_bytes_per_layer(
-    arch: ModelArch,
-    seq_len: float,
-    micro_batch: np.ndarray,
-    tp: np.ndarray,
-    recompute: np.ndarray,
-) -> np.ndarray:
-    """Korthikanti et al. 2022 (arXiv 2205.05198) eq. 2 with sequence parallelism.
-
-    Without recompute: ``s b h (34 + 5 a s / h) / t`` bytes per layer (16-bit
-    activations); selective recompute drops the ``5 a s / h`` attention term; full
-    recompute keeps only the layer input, ``2 s b h`` bytes.
-    """
-    s, h, a = seq_len, arch.hidden_size, arch.n_heads
-    sbh = s * micro_batch * h
-    full_store = sbh * (34.0 + 5.0 * a * s / h) / tp
-    selective = sbh * 34.0 / tp
-    only_input = 2.0 * sbh / tp
-    return np.where(recompute == 2, only_input, np.where(recompute == 1, selective, full_store))
+    @property
+    def memory_headroom_bytes(self) -> np.ndarray:
+        """Capacity minus need: negative means "does not fit by this much"."""
+        return self.memory_capacity_bytes - self.memory_total_bytes
 
 
 def estimate_training(
     arch: ModelArch,
-    hw: HardwareArrays,
+    devices: TrainingDevices,
     plan: TrainingPlanArrays,
-    *,
-    seq_len: float,
-    optimizer: str,
-    precision_bytes: float,
-    efficiency: np.ndarray | float,
-    framework_overhead_bytes: float,
+    settings: TrainingSettings,
+    cal: TrainingCalibration,
 ) -> TrainingEstimate:
-    """Step time and memory for each candidate.
+    """Step time, throughput, utilisation and memory for each candidate (aligned arrays)."""
+    hw = devices.hw
+    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+    n, tp, pp, dp = f(plan.n_devices), f(plan.tp), f(plan.pp), f(plan.dp)
+    cp, ep, vp = f(plan.cp), f(plan.ep), f(plan.vp)
+    mb, ga, zero = (
+        f(plan.micro_batch),
+        np.maximum(f(plan.grad_accum), 1.0),
+        np.asarray(plan.zero_stage),
+    )
+    rc = np.asarray(plan.recompute)
+    sp = np.asarray(plan.sequence_parallel, dtype=bool) & (tp > 1)
+    s = float(settings.seq_len)
+    tokens = mb * s / cp
+    inp = StepInputs(
+        arch=arch,
+        hw=hw,
+        kernels=devices.kernels,
+        gemm_peak_flops_per_s=devices.gemm_peak_flops_per_s,
+        attn_peak_flops_per_s=devices.attn_peak_flops_per_s,
+        gemm_bytes=BYTES_PER_ELEMENT[settings.precision],
+        act_bytes=settings.act_bytes,
+        fp8=settings.precision == Precision.FP8,
+        flash_attention=settings.flash_attention,
+        seq_len=s,
+        tokens=tokens,
+        micro_batch=mb,
+        tp=tp,
+        cp=cp,
+        ep=ep,
+        sequence_parallel=sp,
+    )
+    up, out = cal.scaleup_bus_efficiency, cal.scaleout_bus_efficiency
+    tp_link = group_link(hw, tp, np.ones_like(tp), up, out)
+    cp_link = group_link(hw, cp, tp, up, out)
+    dp_link = group_link(hw, dp, tp * cp, up, out)
+    ep_link = group_link(hw, ep, tp * cp, up, out)
+    pp_link = group_link(hw, np.where(pp > 1, 2.0, 1.0), tp * cp * dp, up, out)
 
-    ``efficiency`` is the achieved fraction of dense peak on the step's matrix work
-    (data, not a constant in code: it comes from the calibration file).
-    """
-    pc = param_counts(arch)
-    tokens_per_step = plan.micro_batch * plan.grad_accum * plan.dp * seq_len
-    model_flops_per_token = 3.0 * forward_flops_per_token(arch, seq_len)
-    model_flops = model_flops_per_token * tokens_per_step
-    # full recompute repeats the forward pass: 4 passes instead of 3
-    recompute_extra = np.where(plan.recompute == 2, 1.0 / 3.0, 0.0)
-    hw_flops = model_flops * (1.0 + recompute_extra)
-    compute_s = hw_flops / (plan.n_devices * hw.peak_flops_per_s * efficiency)
+    scale = cal.compute_scale_for(devices.kernels.architecture)
+    # Fusing element-wise chains leaves each tensor written once and read once: about
+    # half the traffic of one kernel per operation (COMPILED_TRAFFIC_RATIO).
+    elementwise = cal.elementwise_traffic_factor * (
+        COMPILED_TRAFFIC_RATIO if settings.compiled else 1.0
+    )
+    lt = layer_times(
+        inp,
+        gemm_scale=scale,
+        attention_scale=scale * cal.attention_scale,
+        elementwise_traffic_factor=elementwise,
+        memory_bw_efficiency=cal.memory_bw_efficiency,
+        tp_link=tp_link,
+        cp_link=cp_link,
+        ep_link=ep_link,
+    )
+    layers_stage = arch.n_layers / pp
+    layer_compute = (
+        lt.gemm_fwd + lt.gemm_bwd + lt.attn_fwd + lt.attn_bwd + lt.elem_fwd + lt.elem_bwd
+    ) + lt.recompute(rc, settings.flash_attention)
+    layer_comm = lt.tp_comm_fwd + lt.tp_comm_bwd + lt.cp_comm_exposed + lt.ep_comm
+    layer_comm = layer_comm + np.where(rc == RECOMPUTE_CODES["full"], lt.tp_comm_fwd, 0.0)
+    head_f, head_b = head_times(
+        inp,
+        gemm_scale=scale,
+        elementwise_traffic_factor=elementwise,
+        memory_bw_efficiency=cal.memory_bw_efficiency,
+    )
+    compute_mb = layers_stage * layer_compute + head_f + head_b
+    comm_mb = layers_stage * layer_comm
 
-    microbatches = plan.grad_accum
-    bubble = (plan.pp - 1) / np.maximum(microbatches, 1)
+    # Model states and the data-parallel traffic they cause.
+    p_dev, p_layer = params_per_device(arch, tp, pp, ep)
+    shard = dp * cp  # ZeRO/FSDP shard over data- and context-parallel ranks
+    wb, gb = settings.weight_bytes, settings.grad_bytes or 4.0
+    comm_b = settings.weight_bytes  # gradients and weights travel in compute precision
+    ag_w = allgather_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
+    rs_g = ag_w  # reduce-scatter of the same volume
+    # ZeRO-3 with pipeline parallelism keeps the stage's weights and gradient buffers
+    # unsharded across the step's micro-batches (torchtitan's FSDP+PP; re-gathering per
+    # micro-batch would multiply the traffic): one gather and one reduce-scatter a step.
+    keep_unsharded = (zero >= 3) & (pp > 1)
+    fsdp_mb = np.where(zero >= 3, 2.0 * ag_w + rs_g, np.where(zero == 2, ag_w + rs_g, 0.0))
+    fsdp_mb = np.where((zero == 2) & (ga <= 1), 0.0, fsdp_mb)  # stage 2 without accumulation
+    fsdp_mb = np.where(keep_unsharded, 0.0, fsdp_mb)
+    fsdp_exposed = np.maximum(fsdp_mb - cal.comm_overlap * compute_mb, 0.0)
+    # stage 2 without accumulation reduces once per step, like stage 1
+    ar_g = allreduce_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
+    bwd_window = cal.comm_overlap * layers_stage * (lt.gemm_bwd + lt.attn_bwd + lt.elem_bwd)
+    dp_sync = np.where(
+        zero == 0,
+        np.maximum(ar_g - bwd_window, 0.0),
+        np.where(
+            (zero == 1) | ((zero == 2) & (ga <= 1)),
+            np.maximum(rs_g - bwd_window, 0.0) + ag_w,
+            np.where(
+                keep_unsharded, np.maximum(ag_w + rs_g - cal.comm_overlap * compute_mb, 0.0), 0.0
+            ),
+        ),
+    )
+    dp_sync = np.where(shard > 1, dp_sync, 0.0)
+    fsdp_exposed = np.where(shard > 1, fsdp_exposed, 0.0)
 
-    # Tensor parallel: 4 all-reduces of (b s h) activations per layer per micro-batch
-    # (2 forward, 2 backward), ring cost 2 (t-1)/t x bytes / link bandwidth.
-    act_bytes = plan.micro_batch * seq_len * arch.hidden_size * precision_bytes
-    tp_in_domain = plan.tp <= hw.scaleup_domain_devices
-    tp_bw = np.where(tp_in_domain, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s)
-    tp_bw = np.where(tp_bw > 0, tp_bw, hw.scaleout_bw_bytes_per_s)
-    layers_per_stage = arch.n_layers / plan.pp
-    tp_time = np.where(
-        plan.tp > 1,
-        4.0 * layers_per_stage * microbatches * 2.0 * (plan.tp - 1) / plan.tp * act_bytes / tp_bw,
+    p2p_bytes = tokens * arch.hidden_size * settings.act_bytes / np.where(sp, tp, 1.0)
+    p2p = np.where(
+        pp > 1, 2.0 * p2p_time_s(p2p_bytes, pp_link.bw_bytes_per_s, pp_link.latency_s), 0.0
+    )
+
+    t_mb = compute_mb + comm_mb + fsdp_exposed + p2p
+    bubble = (pp - 1.0) / np.maximum(vp, 1.0)
+    pipeline_s = (ga + bubble) * t_mb
+
+    master = master_weight_bytes_per_param(wb)
+    state = optimizer_state_bytes_per_param(settings.optimizer, 4.0 if master else wb)
+    local_params = np.where(zero >= 1, p_dev / shard, p_dev)
+    opt_s = (
+        local_params
+        * (2.0 * (master + state) + gb + wb)
+        / (hw.hbm_bw_bytes_per_s * cal.memory_bw_efficiency)
+    )
+    step = pipeline_s + dp_sync + opt_s + cal.step_overhead_s
+
+    tokens_per_step = mb * ga * dp * s
+    tps = tokens_per_step / step
+    model_flops = training_flops_per_token(arch, s) * tokens_per_step
+    hw_flops_tok = np.array(
+        [hardware_flops_per_token(arch, s, RECOMPUTE_NAMES[int(c)]) for c in range(3)]
+    )
+    hw_flops = hw_flops_tok[rc.astype(int)] * tokens_per_step
+    peak_total = n * devices.gemm_peak_flops_per_s
+
+    # Memory per device (the busiest stage).
+    states = model_state_bytes(
+        p_dev,
+        shard,
+        zero,
+        optimizer=settings.optimizer,
+        weight_bytes=wb,
+        grad_bytes=gb,
+        params_per_layer_device=p_layer,
+    )
+    w_bytes = np.where(keep_unsharded, p_dev * wb, states.weights)
+    g_bytes = np.where(keep_unsharded, p_dev * gb, states.grads)
+    states_total = w_bytes + g_bytes + states.optimizer
+    per_layer = activation_bytes_per_layer(
+        arch, s, tokens, tp, rc, sequence_parallel=sp, flash_attention=settings.flash_attention
+    )
+    in_flight = pipeline_in_flight_micro_batches(pp, ga, vp)
+    working = np.where(
+        rc == RECOMPUTE_CODES["full"],
+        activation_bytes_per_token_layer(
+            arch, s, tp, sequence_parallel=sp, flash_attention=settings.flash_attention
+        )
+        * tokens,
         0.0,
     )
-    # Data parallel: gradient all-reduce (or reduce-scatter + all-gather) of this
-    # device's parameter shard once per step, overlapped with backward except the tail.
-    grad_bytes = pc.total / (plan.tp * plan.pp) * precision_bytes
-    dp_crosses_nodes = plan.n_devices > hw.devices_per_node
-    dp_bw = np.where(dp_crosses_nodes, hw.scaleout_bw_bytes_per_s, hw.scaleup_bw_bytes_per_s)
-    dp_bw = np.where(dp_bw > 0, dp_bw, hw.scaleout_bw_bytes_per_s)
-    dp_time = np.where(plan.dp > 1, 2.0 * (plan.dp - 1) / plan.dp * grad_bytes / dp_bw, 0.0)
-    dp_exposed = np.maximum(dp_time - 0.5 * compute_s, 0.0)
-    comm_exposed = tp_time + dp_exposed
-    step = compute_s * (1.0 + bubble) + comm_exposed
+    first_stage = per_layer * layers_stage * in_flight + working
+    last_stage = per_layer * layers_stage + working + logits_bytes(tokens, arch.vocab_size, tp)
+    activations = np.where(pp > 1, np.maximum(first_stage, last_stage), last_stage)
+    buffers = cal.comm_buffer_bytes + cal.memory_fragmentation * (states_total + activations)
+    total = states_total + activations + buffers + cal.framework_memory_bytes
 
-    # Memory per device
-    shard_model = plan.tp * plan.pp
-    params_dev = pc.total / shard_model
-    weights = params_dev * precision_bytes
-    grads = params_dev * precision_bytes
-    opt = params_dev * optimizer_state_bytes_per_param(optimizer, precision_bytes)
-    weights = np.where(plan.zero_stage >= 3, weights / plan.dp, weights)
-    grads = np.where(plan.zero_stage >= 2, grads / plan.dp, grads)
-    opt = np.where(plan.zero_stage >= 1, opt / plan.dp, opt)
-    per_layer = activation_bytes_per_layer(arch, seq_len, plan.micro_batch, plan.tp, plan.recompute)
-    in_flight = np.minimum(plan.pp, np.maximum(microbatches, 1))
-    activations = per_layer * layers_per_stage * in_flight
-    total = weights + grads + opt + activations + framework_overhead_bytes
-    tokens_per_s = tokens_per_step / step
-    mfu = model_flops / step / (plan.n_devices * hw.peak_flops_per_s)
     return TrainingEstimate(
         step_time_s=step,
-        compute_time_s=compute_s,
-        comm_exposed_s=comm_exposed,
-        bubble_fraction=bubble,
-        tokens_per_s=tokens_per_s,
+        compute_time_s=ga * compute_mb,
+        comm_exposed_s=(ga + bubble) * (comm_mb + fsdp_exposed + p2p) + dp_sync,
+        bubble_fraction=bubble * t_mb / step,
+        optimizer_time_s=opt_s,
+        tokens_per_step=tokens_per_step,
+        tokens_per_s=tps,
+        tokens_per_s_per_device=tps / n,
+        # residuals are ln(predicted / measured): measured = predicted x exp(-residual)
+        tokens_per_s_low=tps * np.exp(-cal.throughput_log_band_high),
+        tokens_per_s_high=tps * np.exp(-cal.throughput_log_band_low),
         model_flops_per_step=model_flops,
         hardware_flops_per_step=hw_flops,
-        mfu=mfu,
-        memory_weights_bytes=weights,
-        memory_grads_bytes=grads,
-        memory_optimizer_bytes=opt,
+        mfu=model_flops / step / peak_total,
+        hfu=hw_flops / step / peak_total,
+        memory_weights_bytes=w_bytes,
+        memory_grads_bytes=g_bytes,
+        memory_optimizer_bytes=states.optimizer,
         memory_activations_bytes=activations,
+        memory_buffers_bytes=buffers + cal.framework_memory_bytes,
         memory_total_bytes=total,
+        memory_capacity_bytes=hw.memory_bytes,
         fits=total <= hw.memory_bytes,
     )

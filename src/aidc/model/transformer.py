@@ -127,8 +127,118 @@ def forward_flops_per_token(
 def training_flops_per_token(
     arch: ModelArch, seq_len: float, *, causal: bool | None = None
 ) -> float:
-    """Model FLOP per trained token: forward + backward (2x forward) = 3x forward."""
+    """Model FLOP per trained token: forward + backward (2x forward) = 3x forward.
+
+    This is the numerator of model FLOPs utilisation (MFU, Chowdhery et al. 2022 app. B):
+    it does not count work repeated by activation recompute.
+    """
     return 3.0 * forward_flops_per_token(arch, seq_len, causal=causal)
+
+
+def attention_core_flops_per_token(
+    arch: ModelArch, seq_len: float, *, causal: bool | None = None
+) -> float:
+    """Forward FLOP per token of the attention scores and the weighted sum of values.
+
+    ``4 * L * n_q * d * ctx`` (QK^T and AV, 2 FLOP per multiply-add each); ``ctx`` is the
+    mean number of keys a query sees (``(s+1)/2`` causal, ``s`` bidirectional).
+    """
+    causal = arch.kind == "decoder" if causal is None else causal
+    ctx = attention_context(seq_len, causal)
+    return 4.0 * arch.n_layers * arch.n_heads * arch.head_size * ctx
+
+
+RECOMPUTE_MODES = ("none", "selective", "full")
+
+
+def hardware_flops_per_token(
+    arch: ModelArch, seq_len: float, recompute: str, *, causal: bool | None = None
+) -> float:
+    """FLOP the devices execute per trained token, including activation recompute (HFU).
+
+    * ``none``: ``3 F`` (F = forward FLOP per token, LM head included);
+    * ``selective`` (Korthikanti et al. 2022, sec. 5): the attention core is recomputed,
+      ``3 F + A`` with ``A`` = :func:`attention_core_flops_per_token`;
+    * ``full``: every transformer layer runs its forward twice, the LM head once:
+      ``3 F + (F - 2 V h)``. This matches Narayanan et al. 2021 eq. 3,
+      ``96 B s l h^2 (1 + s/6h + V/16lh)`` per iteration, for a GPT without GQA.
+    """
+    if recompute not in RECOMPUTE_MODES:
+        raise ValueError(f"recompute must be one of {RECOMPUTE_MODES}, not {recompute!r}")
+    fwd = forward_flops_per_token(arch, seq_len, causal=causal)
+    if recompute == "none":
+        return 3.0 * fwd
+    if recompute == "selective":
+        return 3.0 * fwd + attention_core_flops_per_token(arch, seq_len, causal=causal)
+    head = 2.0 * arch.vocab_size * arch.hidden_size
+    return 3.0 * fwd + (fwd - head)
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """One weight matrix multiply of a layer: ``tokens x k`` times ``k x n``.
+
+    ``tp_split`` says which dimension tensor parallelism divides (Megatron layout:
+    ``"n"`` for column-parallel QKV/up projections, ``"k"`` for row-parallel output/down
+    projections). ``tokens_per_token`` is how many rows each input token contributes
+    (MoE experts: ``experts_per_token / n_experts`` per expert) and ``copies`` how many
+    such matrices a layer holds (experts). ``layer_share`` is the fraction of layers that
+    have this matrix (MoE layers every ``moe_layer_interval``).
+    """
+
+    name: str
+    k: float
+    n: float
+    tp_split: str
+    tokens_per_token: float = 1.0
+    copies: float = 1.0
+    layer_share: float = 1.0
+    expert: bool = False
+
+    def flops_per_token(self) -> float:
+        """Forward FLOP per layer-averaged token: ``2 k n x rows per token x copies``."""
+        return 2.0 * self.k * self.n * self.tokens_per_token * self.copies * self.layer_share
+
+
+def layer_gemm_shapes(arch: ModelArch) -> tuple[GemmShape, ...]:
+    """The weight GEMMs of one (layer-averaged) transformer block, Megatron layout.
+
+    QKV: ``h x (n_q + 2 n_kv) d`` (GQA/MQA shrink K and V); output projection
+    ``n_q d x h``; MLP ``h x f`` up (``h x 2f`` fused gate+up when gated) and ``f x h``
+    down. MoE layers replace the MLP by ``n_experts`` experts of width ``f_moe`` (each
+    sees ``experts_per_token / n_experts`` of the tokens on average) plus shared experts
+    and a router. Summing :meth:`GemmShape.flops_per_token` over the result and over
+    ``n_layers`` gives the matmul part of :func:`forward_flops_per_token` without the head.
+    """
+    h, d = float(arch.hidden_size), float(arch.head_size)
+    up = 2.0 if arch.gated_mlp else 1.0
+    shapes = [
+        GemmShape("qkv", h, (arch.n_heads + 2 * arch.kv_heads) * d, "n"),
+        GemmShape("attn_out", arch.n_heads * d, h, "k"),
+    ]
+    moe_share = n_moe_layers(arch) / arch.n_layers
+    dense_share = 1.0 - moe_share
+    if dense_share > 0:
+        f = float(arch.ffn_hidden_size)
+        shapes += [
+            GemmShape("mlp_up", h, up * f, "n", layer_share=dense_share),
+            GemmShape("mlp_down", f, h, "k", layer_share=dense_share),
+        ]
+    if moe_share > 0:
+        f_moe = float(arch.moe_ffn_hidden_size or arch.ffn_hidden_size)
+        e, k_tok = float(arch.n_experts), float(arch.experts_per_token)
+        shapes += [
+            GemmShape("router", h, e, "none", layer_share=moe_share),
+            GemmShape("expert_up", h, up * f_moe, "n", k_tok / e, e, moe_share, True),
+            GemmShape("expert_down", f_moe, h, "k", k_tok / e, e, moe_share, True),
+        ]
+        if arch.n_shared_experts:
+            fs = f_moe * arch.n_shared_experts
+            shapes += [
+                GemmShape("shared_up", h, up * fs, "n", layer_share=moe_share),
+                GemmShape("shared_down", fs, h, "k", layer_share=moe_share),
+            ]
+    return tuple(shapes)
 
 
 def kv_cache_bytes_per_token(arch: ModelArch, bytes_per_element: float) -> float:

@@ -6,9 +6,10 @@ Built at the edge (the CLI reads files); the planner itself only reads this froz
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aidc.catalog.calibration import Calibration
+from aidc.catalog.efficiency import KernelEfficiency, load_kernel_efficiency
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
 from aidc.errors import AidcInputError
@@ -31,6 +32,8 @@ class PlanContext:
     calibration: Calibration
     models: dict[str, ModelArch]  # workload name -> resolved architecture
     facility: FacilityParams
+    # kernel-efficiency data for the training model (catalog/data/kernel_efficiency.yaml)
+    kernel_efficiency: tuple[KernelEfficiency, ...] = field(default_factory=load_kernel_efficiency)
 
     def price_usd(self, acc: Accelerator, overrides: PriceOverrides) -> float:
         if acc.id in overrides.accelerator_usd:

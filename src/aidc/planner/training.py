@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from aidc.catalog.schema import BYTES_PER_ELEMENT, Precision
+from aidc.catalog.efficiency import select_kernel_efficiency
+from aidc.catalog.schema import Precision
 from aidc.decide.metrics import METRICS
-from aidc.model.hardware import hardware_arrays
 from aidc.model.power_cost import (
     capex_usd,
     cloud_cost_usd,
@@ -17,7 +17,13 @@ from aidc.model.power_cost import (
     it_power_w,
     on_prem_cost_of_use_usd,
 )
-from aidc.model.training import estimate_training
+from aidc.model.training import (
+    RECOMPUTE_NAMES,
+    TrainingCalibration,
+    TrainingSettings,
+    estimate_training,
+    training_devices,
+)
 from aidc.model.transformer import param_counts, training_flops_per_token
 from aidc.planner.common import (
     best_per_group,
@@ -30,7 +36,7 @@ from aidc.planner.context import PlanContext, candidate_accelerators
 from aidc.planner.result import Design, WorkloadDecision
 from aidc.search.training_space import enumerate_training_space
 from aidc.spec.scenario import Scenario, TrainingWorkload
-from aidc.units import DAY, GIGA, YEAR, GiB
+from aidc.units import DAY, YEAR, GiB
 
 DEFAULT_GLOBAL_BATCH_TOKENS = 4e6
 """Global batch when the workload names none: ~4 M tokens, as Llama 2/3 and GPT-3 used."""
@@ -45,8 +51,6 @@ TRAINING_METRICS = [
     "security_score",
     "maintainability_score",
 ]
-
-RECOMPUTE_NAMES = {0: "none", 1: "selective", 2: "full"}
 
 
 def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> WorkloadDecision:
@@ -87,19 +91,14 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         accel_devices_per_node=[a.devices_per_node for a in accs],
         max_devices=scenario.constraints.max_devices,
         recompute=w.recompute,
+        n_experts=arch.n_experts,
     )
     links = {lk.id: lk for lk in ctx.catalog.links}
-    hw = hardware_arrays(accs, precision, links).take(space.accel_index)
-    cal = ctx.calibration
+    kernels = [select_kernel_efficiency(ctx.kernel_efficiency, a) for a in accs]
+    devices = training_devices(accs, kernels, precision, links).take(space.accel_index)
+    settings = TrainingSettings(seq_len=w.seq_len, optimizer=w.optimizer, precision=precision)
     est = estimate_training(
-        arch,
-        hw,
-        space.plan,
-        seq_len=w.seq_len,
-        optimizer=w.optimizer,
-        precision_bytes=BYTES_PER_ELEMENT[precision],
-        efficiency=cal.value("training.matmul_efficiency"),
-        framework_overhead_bytes=cal.value("training.framework_overhead_gb") * GIGA,
+        arch, devices, space.plan, settings, TrainingCalibration.from_calibration(ctx.calibration)
     )
     time_to_train = total_tokens / est.tokens_per_s
     group = space.accel_index * 10_000_000 + space.plan.n_devices
@@ -149,7 +148,8 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         software = jax if acc.kind == "tpu" else pytorch
         sec, missing = security_score(acc, software, c.security)
         parallel_dims = sum(
-            int(x > 1) for x in (space.plan.tp[i], space.plan.pp[i], space.plan.dp[i])
+            int(x > 1)
+            for x in (space.plan.tp[i], space.plan.pp[i], space.plan.dp[i], space.plan.cp[i])
         )
         maint = (software.maturity if software else 0.5) * (1.0 - 0.1 * parallel_dims)
         runs_3y = min(w.runs_per_year * 3, 3 * YEAR / t)
@@ -158,6 +158,7 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             "time_to_train_s": t,
             "tokens_per_s": float(est.tokens_per_s[i]),
             "mfu": float(est.mfu[i]),
+            "hfu": float(est.hfu[i]),
             "run_cost_usd": run_cost,
             "energy_kwh": e_kwh,
             "capex_usd": capex if where == "on-prem" else 0.0,
@@ -192,6 +193,9 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             "tp": int(space.plan.tp[i]),
             "pp": int(space.plan.pp[i]),
             "dp": int(space.plan.dp[i]),
+            "cp": int(space.plan.cp[i]),
+            "ep": int(space.plan.ep[i]),
+            "vp": int(space.plan.vp[i]),
             "micro_batch": int(space.plan.micro_batch[i]),
             "grad_accum": int(space.plan.grad_accum[i]),
             "zero_stage": int(space.plan.zero_stage[i]),

@@ -1,14 +1,24 @@
 """Enumerate training candidates: accelerator x device count x parallel plan.
 
-The plan space for one (model, accelerator, device count) is every
-``tp x pp x dp = n`` with ``tp`` within the scale-up domain, ``pp`` dividing the
-layers sensibly, ZeRO stage, recompute mode and micro-batch; the global batch fixes the
-gradient accumulation. Everything is built as flat numpy arrays.
+For one cluster (``n`` devices of one accelerator) the valid plans are every
+``tp x cp x pp x dp = n`` with
+
+* ``tp`` a power of two within the scale-up domain that divides the attention heads;
+* ``pp`` at most the number of layers, with ``vp`` (interleaved virtual stages) only when
+  ``pp > 1`` and the layers split evenly into ``pp x vp`` chunks;
+* ``cp`` (context parallelism) only for sequences of at least ``CP_MIN_SEQ_LEN`` tokens,
+  keeping at least ``CP_MIN_TOKENS_PER_RANK`` tokens per rank;
+* ``ep`` (expert parallelism, MoE only) dividing both the experts and ``dp``;
+* a micro-batch that fits the global batch, which then fixes gradient accumulation;
+* ZeRO stage 1 or 3 and each allowed recompute mode.
+
+Everything is built with numpy broadcasting: a whole cluster's plan space is a few
+array operations (``benchmarks/training_plans_speed.py`` reports plans/s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +27,15 @@ from aidc.model.training import RECOMPUTE_CODES, TrainingPlanArrays
 
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64, 72)
 PP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
+CP_CHOICES = (1, 2, 4, 8)
+VP_CHOICES = (1, 2)
+EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 ZERO_CHOICES = (1, 3)
 MICRO_BATCH_CHOICES = (1, 2, 4, 8)
+CP_MIN_SEQ_LEN = 16384
+CP_MIN_TOKENS_PER_RANK = 4096
+
+PLAN_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero_stage", "recompute")
 
 
 def device_counts(max_devices: int, devices_per_node: int) -> list[int]:
@@ -29,6 +46,67 @@ def device_counts(max_devices: int, devices_per_node: int) -> list[int]:
         out.append(n)
         n *= 2
     return out
+
+
+def enumerate_plans(
+    n_devices: int,
+    *,
+    n_layers: int,
+    n_heads: int,
+    seq_len: int,
+    global_batch_seqs: int,
+    scaleup_domain: int,
+    n_experts: int = 1,
+    recompute: str = "auto",
+    fixed: Mapping[str, int | str] | None = None,
+) -> TrainingPlanArrays:
+    """Every valid plan for one cluster of ``n_devices``; ``fixed`` pins plan fields
+    (``tp``, ``pp``, ``dp``, ``cp``, ``ep``, ``vp``, ``micro_batch``, ``zero_stage``,
+    ``recompute``) to given values. An empty result means no plan satisfies them."""
+    fixed = dict(fixed or {})
+    rec = fixed.pop("recompute", recompute)
+    rec_codes = list(RECOMPUTE_CODES.values()) if rec == "auto" else [RECOMPUTE_CODES[str(rec)]]
+
+    def choices(name: str, default: Sequence[int]) -> np.ndarray:
+        return np.array([int(fixed[name])] if name in fixed else default, dtype=np.int64)
+
+    tp = choices("tp", TP_CHOICES)
+    pp = choices("pp", PP_CHOICES)
+    cp = choices("cp", CP_CHOICES if seq_len >= CP_MIN_SEQ_LEN else (1,))
+    vp = choices("vp", VP_CHOICES)
+    ep = choices("ep", EP_CHOICES if n_experts > 1 else (1,))
+    mb = choices("micro_batch", MICRO_BATCH_CHOICES)
+    zero = choices("zero_stage", ZERO_CHOICES)
+    rc = np.array(rec_codes, dtype=np.int64)
+    grids = np.meshgrid(tp, pp, cp, vp, ep, mb, zero, rc, indexing="ij")
+    tp_, pp_, cp_, vp_, ep_, mb_, z_, rc_ = (g.ravel() for g in grids)
+    model_par = tp_ * pp_ * cp_
+    dp_ = n_devices // np.maximum(model_par, 1)
+    ok = (model_par * dp_ == n_devices) & (dp_ >= 1)
+    if "dp" in fixed:
+        ok &= dp_ == int(fixed["dp"])
+    ok &= (tp_ <= max(scaleup_domain, 1)) & (n_heads % tp_ == 0)
+    ok &= pp_ <= n_layers
+    ok &= (vp_ == 1) | ((pp_ > 1) & (n_layers % (pp_ * vp_) == 0))
+    ok &= (cp_ == 1) | ((seq_len % (2 * cp_) == 0) & (seq_len // cp_ >= CP_MIN_TOKENS_PER_RANK))
+    ok &= (ep_ == 1) | ((n_experts % ep_ == 0) & (dp_ % ep_ == 0))
+    ok &= mb_ * dp_ <= max(global_batch_seqs, 1)
+    idx = np.nonzero(ok)[0]
+    dp_ok = dp_[idx]
+    ga = np.maximum(1, np.rint(global_batch_seqs / (mb_[idx] * dp_ok))).astype(np.int64)
+    return TrainingPlanArrays(
+        n_devices=np.full(len(idx), n_devices, dtype=np.int64),
+        tp=tp_[idx],
+        pp=pp_[idx],
+        dp=dp_ok,
+        micro_batch=mb_[idx],
+        grad_accum=ga,
+        zero_stage=z_[idx],
+        recompute=rc_[idx],
+        cp=cp_[idx],
+        ep=ep_[idx],
+        vp=vp_[idx],
+    )
 
 
 @dataclass(frozen=True)
@@ -50,38 +128,44 @@ def enumerate_training_space(
     accel_devices_per_node: Sequence[int],
     max_devices: int,
     recompute: str,
+    n_experts: int = 1,
 ) -> TrainingSpace:
-    """All valid plans for every accelerator (given by its scale-up domain and node size)."""
-    rec_modes = (
-        list(RECOMPUTE_CODES.values()) if recompute == "auto" else [RECOMPUTE_CODES[recompute]]
-    )
-    rows: list[tuple[int, int, int, int, int, int, int, int, int]] = []
+    """All valid plans for every accelerator (given by its scale-up domain and node
+    size) and every device count :func:`device_counts` proposes."""
+    plans: list[TrainingPlanArrays] = []
+    accel: list[np.ndarray] = []
     for ai, (domain, per_node) in enumerate(zip(accel_domain, accel_devices_per_node, strict=True)):
         for n in device_counts(max_devices, per_node):
-            for tp in TP_CHOICES:
-                if tp > n or tp > max(domain, 1) or n_heads % tp:
-                    continue
-                for pp in PP_CHOICES:
-                    if tp * pp > n or n % (tp * pp) or pp > n_layers:
-                        continue
-                    dp = n // (tp * pp)
-                    for mb in MICRO_BATCH_CHOICES:
-                        per_step = mb * dp
-                        if per_step > global_batch_seqs:
-                            continue
-                        ga = max(1, round(global_batch_seqs / per_step))
-                        for zero in ZERO_CHOICES:
-                            for rc in rec_modes:
-                                rows.append((ai, n, tp, pp, dp, mb, ga, zero, rc))
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 9)
-    plan = TrainingPlanArrays(
-        n_devices=arr[:, 1],
-        tp=arr[:, 2],
-        pp=arr[:, 3],
-        dp=arr[:, 4],
-        micro_batch=arr[:, 5],
-        grad_accum=arr[:, 6],
-        zero_stage=arr[:, 7],
-        recompute=arr[:, 8],
+            p = enumerate_plans(
+                n,
+                n_layers=n_layers,
+                n_heads=n_heads,
+                seq_len=seq_len,
+                global_batch_seqs=global_batch_seqs,
+                scaleup_domain=domain,
+                n_experts=n_experts,
+                recompute=recompute,
+            )
+            plans.append(p)
+            accel.append(np.full(len(p), ai, dtype=np.int64))
+    return TrainingSpace(accel_index=np.concatenate(accel), plan=concat_plans(plans))
+
+
+def concat_plans(plans: Sequence[TrainingPlanArrays]) -> TrainingPlanArrays:
+    names = (
+        "n_devices",
+        "tp",
+        "pp",
+        "dp",
+        "micro_batch",
+        "grad_accum",
+        "zero_stage",
+        "recompute",
+        "cp",
+        "ep",
+        "vp",
+        "sequence_parallel",
     )
-    return TrainingSpace(accel_index=arr[:, 0], plan=plan)
+    return TrainingPlanArrays(
+        **{k: np.concatenate([np.asarray(getattr(p, k)) for p in plans]) for k in names}
+    )

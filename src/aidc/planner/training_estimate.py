@@ -1,0 +1,173 @@
+"""One training workload on one cluster: evaluate a plan, or search the plans and rank.
+
+The core of ``aidc estimate training``: given a model, an accelerator, a device count and
+whatever plan fields the user fixed, enumerate the valid plans
+(:func:`aidc.search.training_space.enumerate_plans`), estimate each
+(:func:`aidc.model.training.estimate_training`) and rank those that fit by throughput.
+Outputs per plan: step time, tokens/s per device and in total, MFU and HFU, time to
+train, device-hours, facility energy (with PUE), the memory breakdown and whether it
+fits (or by how much it does not), and the calibrated uncertainty band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aidc.catalog.efficiency import KernelEfficiency
+from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision
+from aidc.model.power_cost import FacilityParams, energy_kwh, facility_power_w, it_power_w
+from aidc.model.training import (
+    RECOMPUTE_NAMES,
+    TrainingCalibration,
+    TrainingEstimate,
+    TrainingSettings,
+    estimate_training,
+    training_devices,
+)
+from aidc.search.training_space import enumerate_plans
+from aidc.units import HOUR
+
+
+@dataclass(frozen=True)
+class TrainingRunRequest:
+    """What the user asks: model, hardware, count, fixed plan fields, run size."""
+
+    arch: ModelArch
+    accelerator: Accelerator
+    kernel_efficiency: KernelEfficiency
+    n_devices: int
+    settings: TrainingSettings
+    global_batch_seqs: int
+    total_tokens: float
+    fixed: Mapping[str, int | str] = field(default_factory=dict)
+    scaleout_link: str = "ib-ndr"
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """One evaluated plan, all figures in SI units."""
+
+    plan: dict[str, int | str]
+    metrics: dict[str, float]
+    memory: dict[str, float]
+    fits: bool
+    memory_shortfall_bytes: float  # > 0: does not fit by this much
+
+
+@dataclass(frozen=True)
+class TrainingRunResult:
+    request: TrainingRunRequest
+    n_evaluated: int
+    n_feasible: int
+    plans: tuple[PlanResult, ...]  # best first: feasible by throughput, then the rest
+
+
+def _plan_result(
+    req: TrainingRunRequest, est: TrainingEstimate, plan, i: int, fac: FacilityParams
+) -> PlanResult:
+    n = req.n_devices
+    tps = float(est.tokens_per_s[i])
+    t_train = req.total_tokens / tps
+    tdp = req.accelerator.tdp_w or float("nan")
+    fac_w = float(
+        facility_power_w(
+            it_power_w(np.array(n), np.array(tdp), 1.0, fac.host_power_fraction), fac.pue
+        )
+    )
+    metrics = {
+        "step_time_s": float(est.step_time_s[i]),
+        "tokens_per_step": float(est.tokens_per_step[i]),
+        "tokens_per_s": tps,
+        "tokens_per_s_per_device": float(est.tokens_per_s_per_device[i]),
+        "tokens_per_s_per_device_low": float(est.tokens_per_s_low[i]) / n,
+        "tokens_per_s_per_device_high": float(est.tokens_per_s_high[i]) / n,
+        "mfu": float(est.mfu[i]),
+        "hfu": float(est.hfu[i]),
+        "compute_time_s": float(est.compute_time_s[i]),
+        "comm_exposed_s": float(est.comm_exposed_s[i]),
+        "bubble_fraction": float(est.bubble_fraction[i]),
+        "optimizer_time_s": float(est.optimizer_time_s[i]),
+        "time_to_train_s": t_train,
+        "time_to_train_low_s": req.total_tokens / float(est.tokens_per_s_high[i]),
+        "time_to_train_high_s": req.total_tokens / float(est.tokens_per_s_low[i]),
+        "device_hours": n * t_train / HOUR,
+        "facility_power_w": fac_w,
+        "energy_kwh": float(energy_kwh(np.array(fac_w), np.array(t_train))),
+    }
+    memory = {
+        "weights_bytes": float(est.memory_weights_bytes[i]),
+        "grads_bytes": float(est.memory_grads_bytes[i]),
+        "optimizer_bytes": float(est.memory_optimizer_bytes[i]),
+        "activations_bytes": float(est.memory_activations_bytes[i]),
+        "buffers_bytes": float(est.memory_buffers_bytes[i]),
+        "total_bytes": float(est.memory_total_bytes[i]),
+        "capacity_bytes": float(est.memory_capacity_bytes[i]),
+    }
+    plan_fields = {
+        "tp": int(plan.tp[i]),
+        "pp": int(plan.pp[i]),
+        "dp": int(plan.dp[i]),
+        "cp": int(plan.cp[i]),
+        "ep": int(plan.ep[i]),
+        "vp": int(plan.vp[i]),
+        "sequence_parallel": int(bool(plan.sequence_parallel[i])),
+        "micro_batch": int(plan.micro_batch[i]),
+        "grad_accum": int(plan.grad_accum[i]),
+        "zero_stage": int(plan.zero_stage[i]),
+        "recompute": RECOMPUTE_NAMES[int(plan.recompute[i])],
+    }
+    return PlanResult(
+        plan=plan_fields,
+        metrics=metrics,
+        memory=memory,
+        fits=bool(est.fits[i]),
+        memory_shortfall_bytes=float(-est.memory_headroom_bytes[i]),
+    )
+
+
+def estimate_training_run(
+    req: TrainingRunRequest,
+    links: Mapping[str, Link],
+    cal: TrainingCalibration,
+    facility: FacilityParams,
+    *,
+    top_k: int = 5,
+) -> TrainingRunResult:
+    """Evaluate every plan the request allows; best feasible first, then runner-ups.
+
+    With no feasible plan, the plans closest to fitting come first (smallest memory
+    shortfall), each saying by how much it misses.
+    """
+    arch = req.arch
+    plans = enumerate_plans(
+        req.n_devices,
+        n_layers=arch.n_layers,
+        n_heads=arch.n_heads,
+        seq_len=int(req.settings.seq_len),
+        global_batch_seqs=req.global_batch_seqs,
+        scaleup_domain=req.accelerator.scaleup_domain_devices,
+        n_experts=arch.n_experts,
+        fixed=req.fixed,
+    )
+    if len(plans) == 0:
+        return TrainingRunResult(req, 0, 0, ())
+    dev = training_devices(
+        [req.accelerator],
+        [req.kernel_efficiency],
+        Precision(req.settings.precision),
+        dict(links),
+        req.scaleout_link,
+    ).take(np.zeros(len(plans), dtype=np.int64))
+    est = estimate_training(arch, dev, plans, req.settings, cal)
+    tps = np.where(np.isfinite(est.tokens_per_s), est.tokens_per_s, -np.inf)
+    feasible = np.nonzero(est.fits & np.isfinite(tps))[0]
+    if len(feasible):
+        order = feasible[np.argsort(-tps[feasible], kind="stable")]
+    else:
+        order = np.argsort(-est.memory_headroom_bytes, kind="stable")
+    chosen = order[:top_k]
+    results = tuple(_plan_result(req, est, plans, int(i), facility) for i in chosen)
+    return TrainingRunResult(req, len(plans), len(feasible), results)
