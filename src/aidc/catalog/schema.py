@@ -262,3 +262,41 @@ class CloudPrice(Record):
     usd_per_device_hour: float = Field(gt=0)
     price_type: Literal["on-demand", "reserved", "spot", "capacity-block", "list", "street"]
     price_date: str
+
+
+class NetworkGear(Record):
+    """A switch, NIC, transceiver or cable of one link technology, with price and power.
+
+    ``ports`` and ``port_bw_bytes_per_s`` describe a switch's radix (a NIC has one
+    port). ``price_usd`` is per unit at ``price_date``; ``power_w`` is per unit.
+    """
+
+    kind: Literal["switch", "nic", "transceiver", "cable"]
+    link: str = Field(description="id of the Link this gear serves (ib-ndr, roce-400g, ...)")
+    ports: int = Field(default=1, ge=1)
+    port_bw_bytes_per_s: float = Field(gt=0, description="per port, per direction")
+    rack_units: float = Field(default=0.0, ge=0)
+    power_w: float = Field(ge=0)
+    price_usd: float = Field(gt=0)
+    price_date: str = Field(min_length=1)
+
+
+CollectiveOp = Literal["all_reduce", "all_gather", "reduce_scatter", "alltoall"]
+
+
+class CollectiveCurve(Record):
+    """Calibrated time of one collective on one link (see aidc.model.network).
+
+    ``t = base + step x steps(op, p) + f(op, p) n / (B eta(n, p))`` with
+    ``eta = bus_efficiency (p/8)^rank_exponent / (1 + (ramp_bytes / n)^ramp_exponent)``.
+    """
+
+    link: str = Field(description="id of the Link the curve was fitted on")
+    op: CollectiveOp
+    base_latency_s: float = Field(ge=0)
+    step_latency_s: float = Field(ge=0)
+    bus_efficiency: float = Field(gt=0, le=3, description="asymptotic busbw / link bw at 8 ranks")
+    rank_exponent: float = Field(ge=-4, le=4)
+    ramp_bytes: float = Field(ge=0)
+    ramp_exponent: float = Field(gt=0, le=1, description="<= 1 keeps time monotone in size")
+    fitted_on: str = ""
