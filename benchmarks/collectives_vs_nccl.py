@@ -27,11 +27,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nccl_reference import SYSTEMS, NcclData, ape, fit_curve, load  # noqa: E402
-
-from aidc.catalog import load_catalog  # noqa: E402
-from aidc.model import collectives as ab  # noqa: E402
-from aidc.model.network import OPS, CurveParams, collective_time_s  # noqa: E402
+from aidc.catalog import load_catalog
+from aidc.model import collectives as ab
+from aidc.model.network import OPS, CurveParams, collective_time_s
+from nccl_reference import SYSTEMS, NcclData, ape, fit_curve, load
 
 TARGET = 0.20
 

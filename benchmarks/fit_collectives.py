@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nccl_reference import fit_curve, load  # noqa: E402
-
-from aidc.model.network import OPS  # noqa: E402
-from aidc.units import MEGA, MICROSECOND  # noqa: E402
+from aidc.model.network import OPS
+from aidc.units import MEGA, MICROSECOND
+from nccl_reference import fit_curve, load
 
 
 def main() -> None:

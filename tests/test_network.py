@@ -56,7 +56,9 @@ def _shipped(link: str, op: str) -> CurveParams:
 def test_shipped_h100_allreduce_matches_a_measured_point():
     # aiconfigurator-core NCCL 2.29.2, H100 SXM, 8 GPUs, 2**28 fp16 elements
     # (data/reference/nccl/aiconfigurator_nccl.csv); the fitted curve is within 15%.
-    t = float(collective_time_s("all_reduce", 2 * 2**28, 8, 450e9, _shipped("nvlink4", "all_reduce")))
+    t = float(
+        collective_time_s("all_reduce", 2 * 2**28, 8, 450e9, _shipped("nvlink4", "all_reduce"))
+    )
     path = Path(__file__).resolve().parents[1] / "data/reference/nccl/aiconfigurator_nccl.csv"
     rows = [
         r

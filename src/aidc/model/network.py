@@ -119,7 +119,9 @@ def hierarchical_allreduce_time_s(
     nodes = np.ceil(p / g)
     n = np.asarray(n_bytes, dtype=float)
     single = collective_time_s("all_reduce", n, p, intra_bw_bytes_per_s, intra_curves["all_reduce"])
-    rs = collective_time_s("reduce_scatter", n, g, intra_bw_bytes_per_s, intra_curves["reduce_scatter"])
+    rs = collective_time_s(
+        "reduce_scatter", n, g, intra_bw_bytes_per_s, intra_curves["reduce_scatter"]
+    )
     ag = collective_time_s("all_gather", n, g, intra_bw_bytes_per_s, intra_curves["all_gather"])
     inter = collective_time_s("all_reduce", n / g, nodes, inter_bw_bytes_per_s, inter_curve)
     return np.where(nodes > 1, rs + inter + ag, single)
