@@ -125,3 +125,97 @@ def hierarchical_allreduce_time_s(
     ag = collective_time_s("all_gather", n, g, intra_bw_bytes_per_s, intra_curves["all_gather"])
     inter = collective_time_s("all_reduce", n / g, nodes, inter_bw_bytes_per_s, inter_curve)
     return np.where(nodes > 1, rs + inter + ag, single)
+
+
+@dataclass(frozen=True)
+class FabricGear:
+    """Unit facts of the gear a fabric is built from (one link technology)."""
+
+    switch_ports: float
+    switch_power_w: float
+    switch_price_usd: float
+    nic_power_w: float
+    nic_price_usd: float
+    link_power_w: float  # one link: both transceivers (or a cable)
+    link_price_usd: float
+
+
+@dataclass(frozen=True)
+class FabricSize:
+    """A folded-Clos (fat-tree) fabric sized for a number of endpoints (arrays)."""
+
+    endpoints: np.ndarray
+    tiers: np.ndarray  # 0 (single node, no fabric), 1, 2 or 3 switch tiers
+    leaf_switches: np.ndarray
+    spine_switches: np.ndarray
+    core_switches: np.ndarray
+    switches: np.ndarray
+    nics: np.ndarray
+    links: np.ndarray  # endpoint-to-leaf plus switch-to-switch links
+    bisection_fraction: np.ndarray  # 1 / oversubscription
+    capex_usd: np.ndarray
+    power_w: np.ndarray
+
+
+def fat_tree_size(
+    endpoints: ArrayLike,
+    gear: FabricGear,
+    *,
+    oversubscription: float = 1.0,
+) -> FabricSize:
+    """Switches, NICs and links of a fat tree for ``endpoints`` NIC ports.
+
+    A switch of radix ``k`` gives a leaf ``d = k s / (s + 1)`` down-ports and
+    ``u = k - d`` up-ports for oversubscription ``s`` (1 = non-blocking). Tiers:
+
+    * one switch when ``endpoints <= k``;
+    * two tiers (leaf-spine) up to ``d k`` endpoints: ``L = ceil(E / d)`` leaves and
+      ``ceil(L u / k)`` spines;
+    * three tiers (up to ``d k^2 / 2`` endpoints; larger fabrics are counted with the
+      same formulas): ``ceil(E / d)`` leaves, ``ceil(L u / (k/2))`` aggregation switches
+      (``k/2`` ports down, ``k/2`` up) and ``ceil(A (k/2) / k)`` core switches.
+
+    Links: one per endpoint plus one per switch up-port in use. This is the classic
+    folded Clos of Al-Fares et al. 2008 ("A scalable, commodity data center network
+    architecture", SIGCOMM) generalised to oversubscription; a rail-optimised fabric
+    (one NIC per device, NIC ``i`` of every node on rail ``i``) has the same counts
+    with endpoints = devices.
+    """
+    e = np.maximum(np.asarray(endpoints, dtype=float), 0.0)
+    k = float(gear.switch_ports)
+    s = float(oversubscription)
+    down = np.floor(k * s / (s + 1.0))
+    up = k - down
+    one = e <= k
+    two = (~one) & (e <= down * k)
+    leaves = np.where(one, np.where(e > 0, 1.0, 0.0), np.ceil(e / down))
+    spines_2 = np.ceil(leaves * up / k)
+    aggregation_3 = np.ceil(leaves * up / (k / 2.0))  # k/2 down, k/2 up each
+    core_3 = np.ceil(aggregation_3 * (k / 2.0) / k)
+    tiers = np.where(e <= 1, 0.0, np.where(one, 1.0, np.where(two, 2.0, 3.0)))
+    spine = np.where(tiers == 2, spines_2, np.where(tiers == 3, aggregation_3, 0.0))
+    core = np.where(tiers == 3, core_3, 0.0)
+    leaves = np.where(tiers == 0, 0.0, leaves)
+    switches = leaves + spine + core
+    uplinks = np.where(tiers >= 2, leaves * up, 0.0) + np.where(tiers == 3, spine * (k / 2.0), 0.0)
+    nics = np.where(tiers == 0, 0.0, e)
+    links = nics + uplinks
+    capex = (
+        switches * gear.switch_price_usd
+        + nics * gear.nic_price_usd
+        + links * gear.link_price_usd
+    )
+    power = switches * gear.switch_power_w + nics * gear.nic_power_w + links * gear.link_power_w
+    return FabricSize(
+        endpoints=e,
+        tiers=tiers,
+        leaf_switches=leaves,
+        spine_switches=spine,
+        core_switches=core,
+        switches=switches,
+        nics=nics,
+        links=links,
+        bisection_fraction=np.where(tiers >= 2, up / down, 1.0),
+        capex_usd=capex,
+        power_w=power,
+    )
