@@ -97,12 +97,12 @@ def fastest_per_count(arch, acc, seq_len: int, gbs: int) -> dict[int, float]:
         framework_overhead_bytes=cal.value("training.framework_overhead_gb") * GIGA,
     )
     best = best_per_group(space.plan.n_devices, est.step_time_s, est.fits)
-    return {
-        int(space.plan.n_devices[i]): float(est.tokens_per_s[i]) for i in best if est.fits[i]
-    }
+    return {int(space.plan.n_devices[i]): float(est.tokens_per_s[i]) for i in best if est.fits[i]}
 
 
-def evaluate(days: float, verbose: bool) -> tuple[list[float], list[float], list[float], list[float]]:
+def evaluate(
+    days: float, verbose: bool
+) -> tuple[list[float], list[float], list[float], list[float]]:
     cat = load_catalog()
     facts = infra_facts(cat, PriceOverrides())
     policy = CheckpointPolicy()
@@ -173,7 +173,9 @@ def evaluate(days: float, verbose: bool) -> tuple[list[float], list[float], list
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--days", type=float, default=60.0, help="assumed run length when the GPU count is unknown")
+    ap.add_argument(
+        "--days", type=float, default=60.0, help="assumed run length when the GPU count is unknown"
+    )
     args = ap.parse_args()
     ew, er, sw, sr = evaluate(args.days, verbose=True)
     print(

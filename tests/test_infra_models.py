@@ -60,9 +60,7 @@ def test_racks_air_and_liquid():
     assert not bool(power.plan_racks(1, 30_000, 41_000, 132_000, rack_limit_w=20_000).fits_one_rack)
 
 
-@given(
-    n=st.integers(1, 10_000), p=st.floats(100, 200_000), more=st.integers(0, 10_000)
-)
+@given(n=st.integers(1, 10_000), p=st.floats(100, 200_000), more=st.integers(0, 10_000))
 @settings(max_examples=100)
 def test_more_nodes_never_fewer_racks(n, p, more):
     a = power.plan_racks(n, p, 41_000, 132_000)
@@ -131,7 +129,9 @@ def test_cost_is_linear_in_what_it_counts(n, price, k, hours):
         build_usd_per_w=0,
     )
     assert float(cb2.total_usd) == pytest.approx(k * float(cb.total_usd))
-    assert float(cost.tco_usd(0, k * 2.0, hours)) == pytest.approx(k * float(cost.tco_usd(0, 2.0, hours)))
+    assert float(cost.tco_usd(0, k * 2.0, hours)) == pytest.approx(
+        k * float(cost.tco_usd(0, 2.0, hours))
+    )
 
 
 # --- fabric ------------------------------------------------------------------------
@@ -162,7 +162,9 @@ def test_fabric_cost_and_power_grow_with_endpoints(e, more):
 
 
 # --- data services -----------------------------------------------------------------
-TP = ServiceThroughput(tokeniser_bytes_per_s=5e7, redis_ops_per_s=141_442, kafka_events_per_s=666_667)
+TP = ServiceThroughput(
+    tokeniser_bytes_per_s=5e7, redis_ops_per_s=141_442, kafka_events_per_s=666_667
+)
 
 
 def test_services_sized_from_the_scenario():

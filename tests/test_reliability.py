@@ -85,7 +85,9 @@ def test_daly_interval_is_near_optimal(d, m, r):
         assert g >= float(rel.goodput(tau * f, d, r, m)) - 1e-3
 
 
-@given(k=st.integers(1, 50), n_extra=st.integers(0, 10), more=st.integers(1, 5), a=st.floats(0.5, 1.0))
+@given(
+    k=st.integers(1, 50), n_extra=st.integers(0, 10), more=st.integers(1, 5), a=st.floats(0.5, 1.0)
+)
 @settings(max_examples=200, deadline=None)
 def test_more_replicas_never_lower_availability(k, n_extra, more, a):
     base = rel.k_of_n_availability(k, k + n_extra, a)

@@ -230,7 +230,9 @@ class StorageSystem(Record):
     durability_copies: float = Field(default=1.0, ge=1, description="raw bytes per stored byte")
     posix: bool = True
     gpudirect: bool = False
-    media: str = Field(default="", description="id of the device record a shared system is built from")
+    media: str = Field(
+        default="", description="id of the device record a shared system is built from"
+    )
     drive_capacity_bytes: float | None = Field(default=None, gt=0)
     system_read_bw_bytes_per_s_per_drive: float | None = Field(
         default=None, gt=0, description="delivered by a deployed system, per drive of this kind"

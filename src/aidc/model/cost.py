@@ -118,7 +118,9 @@ def usd_per_million_tokens(usd_per_s: ArrayLike, tokens_per_s: ArrayLike) -> np.
 
 
 def usd_per_1k_requests(usd_per_s: ArrayLike, requests_per_s: ArrayLike) -> np.ndarray:
-    return np.asarray(usd_per_s, float) / np.maximum(np.asarray(requests_per_s, float), 1e-300) * KILO
+    return (
+        np.asarray(usd_per_s, float) / np.maximum(np.asarray(requests_per_s, float), 1e-300) * KILO
+    )
 
 
 def tco_usd(capex_usd: ArrayLike, opex_usd_per_s: ArrayLike, horizon_s: ArrayLike) -> np.ndarray:

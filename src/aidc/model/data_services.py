@@ -79,7 +79,9 @@ def plan_services(needs: ServiceNeeds, tp: ServiceThroughput) -> list[ServicePla
         )
     ]
     if needs.corpus_bytes > 0 and needs.preprocess_s:
-        nodes = max(1, math.ceil(needs.corpus_bytes / (tp.tokeniser_bytes_per_s * needs.preprocess_s)))
+        nodes = max(
+            1, math.ceil(needs.corpus_bytes / (tp.tokeniser_bytes_per_s * needs.preprocess_s))
+        )
         plans.append(
             ServicePlan(
                 "spark",

@@ -201,9 +201,7 @@ def fat_tree_size(
     nics = np.where(tiers == 0, 0.0, e)
     links = nics + uplinks
     capex = (
-        switches * gear.switch_price_usd
-        + nics * gear.nic_price_usd
-        + links * gear.link_price_usd
+        switches * gear.switch_price_usd + nics * gear.nic_price_usd + links * gear.link_price_usd
     )
     power = switches * gear.switch_power_w + nics * gear.nic_power_w + links * gear.link_power_w
     return FabricSize(

@@ -74,6 +74,7 @@ class RackPlan:
     rack_power_w: np.ndarray  # the densest rack's draw
     liquid_cooled: np.ndarray  # bool
     fits_one_rack: np.ndarray  # bool: a single node fits the rack limit at all
+    limit_w: np.ndarray  # the rack power limit that applied
 
 
 def plan_racks(
@@ -90,15 +91,17 @@ def plan_racks(
     ``max_nodes_per_rack`` caps by space (e.g. an NVL72 rack holds 18 trays).
     """
     n = np.asarray(n_nodes, float)
-    p = np.maximum(np.asarray(node_power_w, float), 1e-9)
+    p = np.asarray(node_power_w, float)
+    p = np.where(np.isnan(p), p, np.maximum(p, 1e-9))
     site = np.inf if rack_limit_w is None else np.asarray(rack_limit_w, float)
     air = np.minimum(air_limit_w, site)
     liquid = np.minimum(liquid_limit_w, site)
     use_liquid = p > air
     limit = np.where(use_liquid, liquid, air)
     per_rack = np.minimum(np.floor(limit / p), np.asarray(max_nodes_per_rack, float))
-    fits = per_rack >= 1
-    per_rack = np.maximum(per_rack, 1.0)
+    # unknown node power (NaN): racks unknown, not a violation
+    fits = (per_rack >= 1) | np.isnan(p)
+    per_rack = np.where(np.isnan(per_rack), np.nan, np.maximum(per_rack, 1.0))
     racks = np.where(n > 0, np.ceil(n / per_rack), 0.0)
     return RackPlan(
         nodes_per_rack=per_rack,
@@ -106,6 +109,7 @@ def plan_racks(
         rack_power_w=np.minimum(per_rack, np.maximum(n, 1.0)) * p,
         liquid_cooled=use_liquid,
         fits_one_rack=fits,
+        limit_w=limit,
     )
 
 
@@ -119,3 +123,14 @@ def power_cap_energy_ratio(cap_fraction: ArrayLike, exponent: ArrayLike) -> np.n
     """Energy per unit of work at the cap relative to uncapped: ``c / c^x``."""
     c = np.clip(np.asarray(cap_fraction, float), 1e-6, 1.0)
     return c / power_cap_throughput_ratio(c, exponent)
+
+
+@dataclass(frozen=True)
+class FacilityParams:
+    """Site parameters every plan reports (the planners take the fuller
+    :class:`aidc.planner.infra_facts.InfraFacts`)."""
+
+    pue: float
+    electricity_usd_per_kwh: float
+    host_power_fraction: float  # CPUs, NICs, fans, storage per node relative to device power
+    amortisation_years: float

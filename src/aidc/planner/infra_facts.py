@@ -101,7 +101,9 @@ class InfraFacts:
     hdd: DriveFacts
     training_storage: StorageSystem
     model_store: StorageSystem
+    archive: StorageSystem
     object_usd_per_byte_s: float  # cloud object storage, for comparison
+    gear: dict[str, FabricGear]  # link id -> switch, NIC and link facts
 
     @property
     def space_usd_per_w_per_s(self) -> float:
@@ -171,7 +173,9 @@ def infra_facts(catalog: Catalog, prices: PriceOverrides) -> InfraFacts:
         hdd=_drive(catalog.storage.get("hdd-7200")),
         training_storage=catalog.storage.get(TRAINING_STORAGE_TIER),
         model_store=catalog.storage.get(MODEL_STORE_TIER),
+        archive=catalog.storage.get(ARCHIVE_TIER),
         object_usd_per_byte_s=(s3.usd_per_tb_month or math.nan) / TERA / MONTH,
+        gear={link: fabric_gear(catalog, link) for link in {g.link for g in catalog.network_gear}},
     )
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from aidc.catalog.schema import Accelerator
 from aidc.model import cost, power, reliability, storage
-from aidc.model.network import fat_tree_size
+from aidc.model.network import FabricGear, fat_tree_size
 from aidc.planner.context import PlanContext
 from aidc.planner.infra_facts import (
     ARCHIVE_TIER,
@@ -27,7 +28,6 @@ from aidc.planner.infra_facts import (
     POWER_CAP_WHAT_IF,
     TRAINING_SCALEOUT_LINK,
     InfraFacts,
-    fabric_gear,
 )
 from aidc.spec.scenario import InferenceService, Scenario, TrainingWorkload
 from aidc.units import JOULES_PER_KWH, KILO, MEGA, TERA, YEAR
@@ -118,7 +118,9 @@ def checkpoint_design(
     )
 
 
-def _racks(acc: Accelerator, n_nodes: float, node_power_w: float, scenario: Scenario, facts: InfraFacts):
+def _racks(
+    acc: Accelerator, n_nodes: float, node_power_w: float, scenario: Scenario, facts: InfraFacts
+):
     c = scenario.constraints
     site = c.rack_power_kw * KILO if c.rack_power_kw else None
     # a rack-scale NVLink domain (NVL72) is one liquid-cooled rack of trays
@@ -137,7 +139,7 @@ def _envelope_reason(facility_w: float, racks, scenario: Scenario) -> str | None
     if not bool(racks.fits_one_rack):
         return (
             f"rack power: one node draws {float(racks.rack_power_w) / KILO:.0f} kW, "
-            f"over the {c.rack_power_kw:.0f} kW rack limit"
+            f"over the {float(racks.limit_w) / KILO:.0f} kW rack limit"
         )
     if c.power_kw and facility_w > c.power_kw * KILO:
         return (
@@ -157,7 +159,9 @@ def _choose_deployment(
         return on_prem_usd, "on-prem"
     if c.deployment == "cloud" or "on-prem" not in acc.availability:
         return cloud_usd, "cloud"
-    options = [(v, k) for v, k in ((on_prem_usd, "on-prem"), (cloud_usd, "cloud")) if math.isfinite(v)]
+    options = [
+        (v, k) for v, k in ((on_prem_usd, "on-prem"), (cloud_usd, "cloud")) if math.isfinite(v)
+    ]
     return min(options) if options else (math.nan, "on-prem")
 
 
@@ -170,8 +174,13 @@ def _reserved_usd_per_hour(ctx: PlanContext, acc: Accelerator) -> float:
     return min(prices) if prices else math.nan
 
 
-def _fabric(ctx: PlanContext, link: str, endpoints: float):
-    return fat_tree_size(np.array([endpoints], float), fabric_gear(ctx.catalog, link))
+@lru_cache(maxsize=4096)
+def _fat_tree(gear: FabricGear, endpoints: float):
+    return fat_tree_size(np.array([endpoints], float), gear)
+
+
+def _fabric(facts: InfraFacts, link: str, endpoints: float):
+    return _fat_tree(facts.gear[link], float(endpoints))
 
 
 def training_infrastructure_metrics(
@@ -209,19 +218,26 @@ def training_infrastructure_metrics(
         reliability.expected_interruptions(n, wall_s, facts.failure_rate_per_device_s)
     )
 
-    compute_fabric = _fabric(ctx, TRAINING_SCALEOUT_LINK, n if nodes > 1 else 0.0)
-    frontend = _fabric(ctx, FRONTEND_LINK, float(nodes))
+    compute_fabric = _fabric(facts, TRAINING_SCALEOUT_LINK, n if nodes > 1 else 0.0)
+    frontend = _fabric(facts, FRONTEND_LINK, float(nodes))
     storage_w = ck.drives * facts.storage_drive_power_w
     storage_capex = float(
         storage.tier_capex_usd(
-            ck.drives, facts.flash.capacity_bytes, facts.flash.usd_per_byte, facts.storage_cost_factor
+            ck.drives,
+            facts.flash.capacity_bytes,
+            facts.flash.usd_per_byte,
+            facts.storage_cost_factor,
         )
     )
     network_w = float(compute_fabric.power_w[0] + frontend.power_w[0])
     network_capex = float(compute_fabric.capex_usd[0] + frontend.capex_usd[0])
     # accelerators in a training job stay busy: draw is taken at full utilisation
-    compute_w = float(power.compute_it_power_w(n, tdp, 1.0, facts.idle_fraction, facts.host_power_fraction))
-    idle_w = float(power.compute_it_power_w(n, tdp, 0.0, facts.idle_fraction, facts.host_power_fraction))
+    compute_w = float(
+        power.compute_it_power_w(n, tdp, 1.0, facts.idle_fraction, facts.host_power_fraction)
+    )
+    idle_w = float(
+        power.compute_it_power_w(n, tdp, 0.0, facts.idle_fraction, facts.host_power_fraction)
+    )
     it_w = compute_w + network_w + storage_w
     fac_w = float(power.facility_power_w(it_w, facts.pue))
     node_w = acc.devices_per_node * tdp * (1.0 + facts.host_power_fraction)
@@ -260,7 +276,11 @@ def training_infrastructure_metrics(
     runs = min(workload.runs_per_year * TCO_YEARS, horizon / wall_s) if wall_s > 0 else 0.0
     busy_s = runs * wall_s
     energy_usd_3y = (
-        (fac_w * busy_s + float(power.facility_power_w(idle_w + network_w + storage_w, facts.pue)) * (horizon - busy_s))
+        (
+            fac_w * busy_s
+            + float(power.facility_power_w(idle_w + network_w + storage_w, facts.pue))
+            * (horizon - busy_s)
+        )
         / JOULES_PER_KWH
         * facts.electricity_usd_per_kwh
     )
@@ -276,6 +296,7 @@ def training_infrastructure_metrics(
         "energy_kwh": e_kwh,
         "co2_kg": float(power.carbon_kg(e_kwh, facts.grid_kg_co2_per_kwh)),
         "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
+        "capex_total_usd": float(capex.total_usd),
         "capex_compute_usd": float(capex.compute_usd),
         "capex_network_usd": float(capex.network_usd),
         "capex_storage_usd": float(capex.storage_usd),
@@ -381,18 +402,24 @@ def inference_infrastructure_metrics(
     # weights kept on the shared flash NFS (protected), one copy per precision served
     model_store_bytes = weight_bytes * store.durability_copies
     fl = facts.flash
-    store_drives = float(storage.drives_needed(model_store_bytes, 0.0, 0.0, fl.capacity_bytes, 1.0, 1.0))
-    storage_capex = float(
-        storage.tier_capex_usd(store_drives, fl.capacity_bytes, fl.usd_per_byte, facts.storage_cost_factor)
+    store_drives = float(
+        storage.drives_needed(model_store_bytes, 0.0, 0.0, fl.capacity_bytes, 1.0, 1.0)
     )
-    frontend = _fabric(ctx, FRONTEND_LINK, float(nodes))
+    storage_capex = float(
+        storage.tier_capex_usd(
+            store_drives, fl.capacity_bytes, fl.usd_per_byte, facts.storage_cost_factor
+        )
+    )
+    frontend = _fabric(facts, FRONTEND_LINK, float(nodes))
     multi_node_replica = devices_per_replica > acc.devices_per_node
-    compute_fabric = _fabric(ctx, TRAINING_SCALEOUT_LINK, n if multi_node_replica else 0.0)
+    compute_fabric = _fabric(facts, TRAINING_SCALEOUT_LINK, n if multi_node_replica else 0.0)
     network_w = float(frontend.power_w[0] + compute_fabric.power_w[0])
     network_capex = float(frontend.capex_usd[0] + compute_fabric.capex_usd[0])
     storage_w = store_drives * facts.storage_drive_power_w
     compute_w = float(
-        power.compute_it_power_w(n, tdp, utilisation, facts.idle_fraction, facts.host_power_fraction)
+        power.compute_it_power_w(
+            n, tdp, utilisation, facts.idle_fraction, facts.host_power_fraction
+        )
     )
     it_w = compute_w + network_w + storage_w
     fac_w = float(power.facility_power_w(it_w, facts.pue))
@@ -422,7 +449,9 @@ def inference_infrastructure_metrics(
         + cost.amortised_usd_per_s(capex.facility_usd, facts.facility_life_s)
         + opex.total_usd_per_s
     )
-    cloud_usd_per_s = float(cost.cloud_cost_usd(n, 1.0, ctx.cloud_usd_per_hour(acc, scenario.prices)))
+    cloud_usd_per_s = float(
+        cost.cloud_cost_usd(n, 1.0, ctx.cloud_usd_per_hour(acc, scenario.prices))
+    )
     usd_per_s, where = _choose_deployment(acc, scenario, on_prem_usd_per_s, cloud_usd_per_s)
     tokens_per_s = mean_rps * tokens_per_request
     horizon = TCO_YEARS * YEAR
@@ -444,12 +473,15 @@ def inference_infrastructure_metrics(
         * MEGA,
         "usd_per_million_tokens": float(cost.usd_per_million_tokens(usd_per_s, tokens_per_s)),
         "usd_per_1k_requests": float(cost.usd_per_1k_requests(usd_per_s, mean_rps)),
-        "usd_per_million_tokens_cloud": float(cost.usd_per_million_tokens(cloud_usd_per_s, tokens_per_s)),
+        "usd_per_million_tokens_cloud": float(
+            cost.usd_per_million_tokens(cloud_usd_per_s, tokens_per_s)
+        ),
         "usd_per_million_tokens_on_prem": float(
             cost.usd_per_million_tokens(on_prem_usd_per_s, tokens_per_s)
         ),
         "tco_3y_usd": tco,
         "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
+        "capex_total_usd": float(capex.total_usd),
         "capex_compute_usd": float(capex.compute_usd),
         "capex_network_usd": float(capex.network_usd),
         "capex_storage_usd": float(capex.storage_usd),
@@ -468,7 +500,11 @@ def inference_infrastructure_metrics(
         "nodes": nodes,
         "frontend_fabric": _fabric_details(FRONTEND_LINK, frontend),
         "compute_fabric": _fabric_details(TRAINING_SCALEOUT_LINK, compute_fabric),
-        "model_store": {"tier": store.id, "drives": store_drives, "capacity_bytes": model_store_bytes},
+        "model_store": {
+            "tier": store.id,
+            "drives": store_drives,
+            "capacity_bytes": model_store_bytes,
+        },
         "cooling": "liquid" if bool(racks.liquid_cooled) else "air",
         "racks": float(racks.racks),
         "nodes_per_rack": float(racks.nodes_per_rack),
