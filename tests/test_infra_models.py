@@ -194,3 +194,11 @@ def test_training_only_scenario_needs_no_serving_services():
     assert names == {"mysql", "spark"}
     spark = next(p for p in plan_services(needs, TP) if p.service == "spark")
     assert spark.nodes == int(np.ceil(1e14 / (5e7 * 3600)))
+
+
+def test_rack_scale_systems_are_liquid_cooled_and_space_capped():
+    # NVL72-like trays: 8.6 kW each would fit air racks, but the system is liquid-only
+    r = power.plan_racks(36, 8_640, 41_000, 132_000, None, 18, True)
+    assert bool(r.liquid_cooled)
+    assert float(r.nodes_per_rack) == 15  # 132 kW / 8.64 kW, under the 18-tray space cap
+    assert float(r.racks) == 3

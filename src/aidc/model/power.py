@@ -84,11 +84,13 @@ def plan_racks(
     liquid_limit_w: float,
     rack_limit_w: ArrayLike | None = None,
     max_nodes_per_rack: ArrayLike = np.inf,
+    liquid_required: ArrayLike = False,
 ) -> RackPlan:
     """Fill racks up to the power limit: air-cooled where a node fits the air limit.
 
     ``rack_limit_w`` (the site's rack power, if the scenario gives one) caps both;
-    ``max_nodes_per_rack`` caps by space (e.g. an NVL72 rack holds 18 trays).
+    ``max_nodes_per_rack`` caps by space (e.g. an NVL72 rack holds 18 trays);
+    ``liquid_required`` marks rack-scale systems designed for liquid cooling only.
     """
     n = np.asarray(n_nodes, float)
     p = np.asarray(node_power_w, float)
@@ -96,7 +98,7 @@ def plan_racks(
     site = np.inf if rack_limit_w is None else np.asarray(rack_limit_w, float)
     air = np.minimum(air_limit_w, site)
     liquid = np.minimum(liquid_limit_w, site)
-    use_liquid = p > air
+    use_liquid = (p > air) | np.asarray(liquid_required, bool)
     limit = np.where(use_liquid, liquid, air)
     per_rack = np.minimum(np.floor(limit / p), np.asarray(max_nodes_per_rack, float))
     # unknown node power (NaN): racks unknown, not a violation

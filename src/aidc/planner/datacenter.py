@@ -89,6 +89,43 @@ def _data_tiers(scenario: Scenario, facts: InfraFacts) -> dict[str, Any]:
     }
 
 
+def storage_options(ctx: PlanContext, facts: InfraFacts) -> list[dict[str, Any]]:
+    """Every shared storage system in the catalog with its figures and its role here.
+
+    Usable $/TB of an on-prem system = media $/TB x protection copies x system/media
+    cost ratio (catalog facts); the cloud object store is priced per TB-month.
+    """
+    roles = {
+        facts.training_storage.id: "training datasets and checkpoints (highest measured per-client read bandwidth, GPUDirect Storage)",
+        facts.model_store.id: "model weights for serving replicas (POSIX NFS, no client to install)",
+        facts.archive.id: "dataset and checkpoint archive (S3 API on HDD, erasure coded)",
+    }
+    media = {"nvme-gen4": facts.flash, "hdd-7200": facts.hdd}
+    out = []
+    for rec in ctx.catalog.storage:
+        if rec.kind == "device":
+            continue
+        m = media.get(rec.media)
+        out.append(
+            {
+                "id": rec.id,
+                "kind": rec.kind,
+                "posix": rec.posix,
+                "read_bw_bytes_per_s_per_node": rec.read_bw_bytes_per_s_per_node,
+                "read_latency_s": rec.read_latency_s,
+                "durability_copies": rec.durability_copies,
+                "usd_per_tb_usable": (
+                    m.usd_per_byte * TERA * rec.durability_copies * facts.storage_cost_factor
+                    if m
+                    else None
+                ),
+                "usd_per_tb_month": rec.usd_per_tb_month,
+                "role": roles.get(rec.id, "alternative: " + rec.good_at),
+            }
+        )
+    return out
+
+
 def assemble_datacenter(
     scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext
 ) -> dict[str, Any]:
@@ -251,6 +288,7 @@ def assemble_datacenter(
         "racks": racks,
         "cooling": cooling,
         "storage": tiers,
+        "storage_options": storage_options(ctx, facts),
         "services": [
             {"service": s.service, "nodes": s.nodes, "reason": s.reason} for s in services
         ],

@@ -123,14 +123,19 @@ def _racks(
 ):
     c = scenario.constraints
     site = c.rack_power_kw * KILO if c.rack_power_kw else None
-    # a rack-scale NVLink domain (NVL72) is one liquid-cooled rack of trays
-    per_rack_cap = (
-        acc.scaleup_domain_devices / acc.devices_per_node
-        if acc.scaleup_domain_devices > acc.devices_per_node
-        else np.inf
+    # a rack-scale NVLink domain (NVL72: 18 trays of 4 GPUs) is one liquid-cooled rack
+    rack_scale = acc.scaleup_link.startswith("nvlink") and (
+        acc.scaleup_domain_devices > acc.devices_per_node
     )
+    per_rack_cap = acc.scaleup_domain_devices / acc.devices_per_node if rack_scale else np.inf
     return power.plan_racks(
-        n_nodes, node_power_w, facts.air_rack_w, facts.liquid_rack_w, site, per_rack_cap
+        n_nodes,
+        node_power_w,
+        facts.air_rack_w,
+        facts.liquid_rack_w,
+        site,
+        per_rack_cap,
+        liquid_required=rack_scale,
     )
 
 
