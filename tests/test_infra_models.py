@@ -202,3 +202,22 @@ def test_rack_scale_systems_are_liquid_cooled_and_space_capped():
     assert bool(r.liquid_cooled)
     assert float(r.nodes_per_rack) == 15  # 132 kW / 8.64 kW, under the 18-tray space cap
     assert float(r.racks) == 3
+
+
+@given(nodes=st.integers(2, 5000), rails=st.sampled_from([1, 2, 4, 8]))
+@settings(max_examples=200)
+def test_rail_fabric_never_smaller_than_a_plain_fat_tree(nodes, rails):
+    from aidc.model.network import rail_optimised_size
+
+    r = rail_optimised_size(np.array([float(nodes)]), np.array([float(rails)]), GEAR)
+    f = fat_tree_size(np.array([float(nodes * rails)]), GEAR)
+    assert float(r.switches[0]) >= float(f.switches[0])
+    assert float(r.nics[0]) == float(f.nics[0]) == nodes * rails
+
+
+def test_rail_fabric_equals_fat_tree_when_leaves_fill():
+    from aidc.model.network import rail_optimised_size
+
+    # 128 nodes x 8 rails on 64-port leaves (32 down): 4 leaves per rail, 32 in all
+    r = rail_optimised_size(np.array([128.0]), np.array([8.0]), GEAR)
+    assert float(r.leaf_switches[0]) == 32 and float(r.switches[0]) == 48

@@ -177,9 +177,8 @@ def fat_tree_size(
 
     Links: one per endpoint plus one per switch up-port in use. This is the classic
     folded Clos of Al-Fares et al. 2008 ("A scalable, commodity data center network
-    architecture", SIGCOMM) generalised to oversubscription; a rail-optimised fabric
-    (one NIC per device, NIC ``i`` of every node on rail ``i``) has the same counts
-    with endpoints = devices.
+    architecture", SIGCOMM) generalised to oversubscription. For a rail-optimised
+    fabric see :func:`rail_optimised_size`.
     """
     e = np.maximum(np.asarray(endpoints, dtype=float), 0.0)
     k = float(gear.switch_ports)
@@ -214,6 +213,59 @@ def fat_tree_size(
         nics=nics,
         links=links,
         bisection_fraction=np.where(tiers >= 2, up / down, 1.0),
+        capex_usd=capex,
+        power_w=power,
+    )
+
+
+def rail_optimised_size(
+    nodes: ArrayLike,
+    rails: ArrayLike,
+    gear: FabricGear,
+    *,
+    oversubscription: float = 1.0,
+) -> FabricSize:
+    """A rail-optimised fabric: NIC ``i`` of every node joins rail ``i``'s own leaves.
+
+    Each of the ``g`` rails has ``ceil(N / d)`` leaves for ``N`` nodes (``d`` down-ports
+    per leaf), so same-rank devices of different nodes are one switch hop apart (NVIDIA
+    DGX SuperPOD reference architecture). Above the leaves the rails share spines
+    (and core switches), counted as in :func:`fat_tree_size` for the same up-links.
+    Rounding is per rail, so a rail fabric never has fewer leaves than a plain fat
+    tree over the same ``g N`` endpoints.
+    """
+    n = np.maximum(np.asarray(nodes, dtype=float), 0.0)
+    g = np.maximum(np.asarray(rails, dtype=float), 1.0)
+    k = float(gear.switch_ports)
+    s = float(oversubscription)
+    down = np.floor(k * s / (s + 1.0))
+    plain = fat_tree_size(n * g, gear, oversubscription=oversubscription)
+    rail_leaves = np.where(plain.tiers >= 2, g * np.ceil(n / down), plain.leaf_switches)
+    extra = rail_leaves - plain.leaf_switches
+    up = k - down
+    extra_uplinks = np.where(plain.tiers >= 2, extra * up, 0.0)
+    extra_spines = np.where(plain.tiers == 2, np.ceil(extra_uplinks / k), 0.0)
+    extra_spines = np.where(plain.tiers == 3, np.ceil(extra_uplinks / (k / 2.0)), extra_spines)
+    switches = plain.switches + extra + extra_spines
+    links = plain.links + extra_uplinks
+    capex = (
+        switches * gear.switch_price_usd
+        + plain.nics * gear.nic_price_usd
+        + links * gear.link_price_usd
+    )
+    power = (
+        switches * gear.switch_power_w + plain.nics * gear.nic_power_w + links * gear.link_power_w
+    )
+    return FabricSize(
+        endpoints=plain.endpoints,
+        tiers=plain.tiers,
+        leaf_switches=rail_leaves,
+        spine_switches=plain.spine_switches + extra_spines,
+        core_switches=plain.core_switches,
+        switches=switches,
+        nics=plain.nics,
+        links=links,
+        bisection_fraction=plain.bisection_fraction,
         capex_usd=capex,
         power_w=power,
     )

@@ -19,7 +19,7 @@ import numpy as np
 
 from aidc.catalog.schema import Accelerator
 from aidc.model import cost, power, reliability, storage
-from aidc.model.network import FabricGear, fat_tree_size
+from aidc.model.network import FabricGear, fat_tree_size, rail_optimised_size
 from aidc.planner.context import PlanContext
 from aidc.planner.infra_facts import (
     ARCHIVE_TIER,
@@ -188,6 +188,16 @@ def _fabric(facts: InfraFacts, link: str, endpoints: float):
     return _fat_tree(facts.gear[link], float(endpoints))
 
 
+@lru_cache(maxsize=4096)
+def _rails(gear: FabricGear, nodes: float, rails: float):
+    return rail_optimised_size(np.array([nodes], float), np.array([rails], float), gear)
+
+
+def _rail_fabric(facts: InfraFacts, link: str, nodes: float, rails: float):
+    """Rail-optimised compute fabric (one NIC per device); none for a single node."""
+    return _rails(facts.gear[link], float(nodes) if nodes > 1 else 0.0, float(rails))
+
+
 def training_infrastructure_metrics(
     *,
     acc: Accelerator,
@@ -223,7 +233,9 @@ def training_infrastructure_metrics(
         reliability.expected_interruptions(n, wall_s, facts.failure_rate_per_device_s)
     )
 
-    compute_fabric = _fabric(facts, TRAINING_SCALEOUT_LINK, n if nodes > 1 else 0.0)
+    compute_fabric = _rail_fabric(
+        facts, TRAINING_SCALEOUT_LINK, nodes, min(n, acc.devices_per_node)
+    )
     frontend = _fabric(facts, FRONTEND_LINK, float(nodes))
     storage_w = ck.drives * facts.storage_drive_power_w
     storage_capex = float(
