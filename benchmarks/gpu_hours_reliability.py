@@ -9,7 +9,10 @@ count (nanoGPT, MLPerf) or without a catalog model (Pythia, MPT-1.3B) are listed
 skipped.
 
 For each row the repository's training-time model (aidc.model.training.estimate_training
-with the shipped calibration; the planner's plan search) gives the fastest feasible plan:
+with the shipped calibration; the planner's plan search) gives the fastest feasible plan.
+This is the first-cut model on main when this script was written (flat 50% matmul
+efficiency); the calibrated model of the training work replaces it when merged, and
+this script then measures that one:
 
 * at the stated GPU count (per-device speed at the nearest enumerated count), or
 * when the card does not state a count, at the smallest count that finishes within
