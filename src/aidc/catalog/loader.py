@@ -21,11 +21,13 @@ from pydantic import BaseModel, ValidationError
 from aidc.catalog.schema import (
     Accelerator,
     CloudPrice,
+    CollectiveCurve,
     DataService,
     FacilityDefault,
     HostCPU,
     Link,
     ModelArch,
+    NetworkGear,
     Record,
     SoftwareStack,
     StorageSystem,
@@ -88,6 +90,8 @@ class Catalog:
     services: Table[DataService]
     facility: Table[FacilityDefault]
     prices: Table[CloudPrice]
+    network_gear: Table[NetworkGear]
+    collectives: Table[CollectiveCurve]
 
     def tables(self) -> dict[str, Table]:  # type: ignore[type-arg]
         return {
@@ -100,6 +104,8 @@ class Catalog:
             "services": self.services,
             "facility": self.facility,
             "prices": self.prices,
+            "network_gear": self.network_gear,
+            "collectives": self.collectives,
         }
 
     def find_any(self, name: str) -> tuple[str, Record] | None:
@@ -126,6 +132,8 @@ _FILES: dict[str, tuple[str, type[Record]]] = {
     "services": ("services.yaml", DataService),
     "facility": ("facility.yaml", FacilityDefault),
     "prices": ("prices.yaml", CloudPrice),
+    "network_gear": ("network_gear.yaml", NetworkGear),
+    "collectives": ("collectives.yaml", CollectiveCurve),
 }
 
 

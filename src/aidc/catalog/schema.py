@@ -230,6 +230,14 @@ class StorageSystem(Record):
     durability_copies: float = Field(default=1.0, ge=1, description="raw bytes per stored byte")
     posix: bool = True
     gpudirect: bool = False
+    media: str = Field(
+        default="", description="id of the device record a shared system is built from"
+    )
+    drive_capacity_bytes: float | None = Field(default=None, gt=0)
+    system_read_bw_bytes_per_s_per_drive: float | None = Field(
+        default=None, gt=0, description="delivered by a deployed system, per drive of this kind"
+    )
+    system_write_bw_bytes_per_s_per_drive: float | None = Field(default=None, gt=0)
 
 
 class DataService(Record):
@@ -265,3 +273,41 @@ class CloudPrice(Record):
         min_length=4, description="when the price was observed: YYYY, YYYY-MM or YYYY-MM-DD"
     )
     region: str = Field(default="", description="provider region the price applies to, where known")
+
+
+class NetworkGear(Record):
+    """A switch, NIC, transceiver or cable of one link technology, with price and power.
+
+    ``ports`` and ``port_bw_bytes_per_s`` describe a switch's radix (a NIC has one
+    port). ``price_usd`` is per unit at ``price_date``; ``power_w`` is per unit.
+    """
+
+    kind: Literal["switch", "nic", "transceiver", "cable"]
+    link: str = Field(description="id of the Link this gear serves (ib-ndr, roce-400g, ...)")
+    ports: int = Field(default=1, ge=1)
+    port_bw_bytes_per_s: float = Field(gt=0, description="per port, per direction")
+    rack_units: float = Field(default=0.0, ge=0)
+    power_w: float = Field(ge=0)
+    price_usd: float = Field(gt=0)
+    price_date: str = Field(min_length=1)
+
+
+CollectiveOp = Literal["all_reduce", "all_gather", "reduce_scatter", "alltoall"]
+
+
+class CollectiveCurve(Record):
+    """Calibrated time of one collective on one link (see aidc.model.network).
+
+    ``t = base + step x steps(op, p) + f(op, p) n / (B eta(n, p))`` with
+    ``eta = bus_efficiency (p/8)^rank_exponent / (1 + (ramp_bytes / n)^ramp_exponent)``.
+    """
+
+    link: str = Field(description="id of the Link the curve was fitted on")
+    op: CollectiveOp
+    base_latency_s: float = Field(ge=0)
+    step_latency_s: float = Field(ge=0)
+    bus_efficiency: float = Field(gt=0, le=3, description="asymptotic busbw / link bw at 8 ranks")
+    rank_exponent: float = Field(ge=-4, le=4)
+    ramp_bytes: float = Field(ge=0)
+    ramp_exponent: float = Field(gt=0, le=1, description="<= 1 keeps time monotone in size")
+    fitted_on: str = ""

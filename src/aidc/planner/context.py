@@ -13,7 +13,7 @@ from aidc.catalog.efficiency import KernelEfficiency, load_kernel_efficiency
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
 from aidc.errors import AidcInputError
-from aidc.model.power_cost import FacilityParams
+from aidc.model.power import FacilityParams
 from aidc.spec.scenario import Constraints, PriceOverrides, Scenario
 
 # Facility defaults: which catalog facts stand in when the scenario gives none.

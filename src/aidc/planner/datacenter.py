@@ -1,79 +1,307 @@
-"""Assemble the chosen per-workload designs into one data-center design (first cut)."""
+"""Assemble the chosen per-workload designs into one data-center design: compute pools,
+fabrics, storage tiers, data services, racks, power, cooling, reliability figures and
+the three-year cost broken down by component, with the scenario's envelope checks."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from aidc.model import cost, power, storage
+from aidc.model.data_services import ServiceNeeds, ServiceThroughput, plan_services
 from aidc.planner.context import PlanContext
+from aidc.planner.infra_facts import InfraFacts, infra_facts
 from aidc.planner.result import WorkloadDecision
 from aidc.spec.scenario import Scenario
+from aidc.units import HOUR, JOULES_PER_KWH, KILO, TERA, YEAR, fmt_bytes_decimal, fmt_usd, fmt_watts
+
+TCO_YEARS = 3.0
+
+
+def _sum(decisions: list[WorkloadDecision], key: str) -> float:
+    total = 0.0
+    for d in decisions:
+        if d.chosen is not None:
+            v = d.chosen.metrics.get(key)
+            if v is not None and math.isfinite(v):
+                total += v
+    return total
+
+
+def _services(scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext):
+    svc_cat = ctx.catalog.services
+    tp = ServiceThroughput(
+        tokeniser_bytes_per_s=svc_cat.get("hf-tokenizers").throughput_per_node or math.nan,
+        redis_ops_per_s=svc_cat.get("redis").throughput_per_node or math.nan,
+        kafka_events_per_s=svc_cat.get("kafka").throughput_per_node or math.nan,
+    )
+    text = [d for d in scenario.data.datasets if d.modality in ("text", "multimodal")]
+    infer = [d for d in decisions if d.kind == "inference"]
+    replicas = [int(d.chosen.plan.get("replicas", 1)) for d in infer if d.chosen is not None]
+    sec = scenario.constraints.security
+    hours = scenario.data.preprocess_within_hours
+    needs = ServiceNeeds(
+        corpus_bytes=sum(d.size_tb for d in text) * TERA if scenario.workloads.training else 0.0,
+        preprocess_s=hours * HOUR if hours else None,
+        peak_rps=sum(float(d.requirements.get("peak_rps", 0.0)) for d in infer),
+        has_inference=bool(scenario.workloads.inference),
+        has_generation=any(s.task == "generation" for s in scenario.workloads.inference),
+        max_replicas=max(replicas, default=0),
+        high_availability=any(s.availability >= 0.999 for s in scenario.workloads.inference),
+        tls_in_transit=sec.encryption_in_transit,
+        anonymisation=sec.anonymisation,
+    )
+    return plan_services(needs, tp)
+
+
+def _data_tiers(scenario: Scenario, facts: InfraFacts) -> dict[str, Any]:
+    """Hot dataset tier (flash, grown over the IT life) and the object archive (HDD)."""
+    years = facts.it_life_s / YEAR
+    raw = sum(
+        float(storage.stored_bytes(d.size_tb * TERA, d.growth_per_year, years, 1.0))
+        for d in scenario.data.datasets
+    )
+    hot = raw * facts.training_storage.durability_copies
+    fl, hd = facts.flash, facts.hdd
+    hot_drives = float(storage.drives_needed(hot, 0.0, 0.0, fl.capacity_bytes, 1.0, 1.0))
+    archive = raw * facts.archive.durability_copies
+    arc_drives = float(storage.drives_needed(archive, 0.0, 0.0, hd.capacity_bytes, 1.0, 1.0))
+    return {
+        "dataset_bytes_after_growth": raw,
+        "hot_tier": facts.training_storage.id,
+        "hot_capacity_bytes": hot,
+        "hot_drives": hot_drives,
+        "hot_capex_usd": float(
+            storage.tier_capex_usd(
+                hot_drives, fl.capacity_bytes, fl.usd_per_byte, facts.storage_cost_factor
+            )
+        ),
+        "archive_tier": facts.archive.id,
+        "archive_capacity_bytes": archive,
+        "archive_drives": arc_drives,
+        "archive_capex_usd": float(
+            storage.tier_capex_usd(
+                arc_drives, hd.capacity_bytes, hd.usd_per_byte, facts.storage_cost_factor
+            )
+        ),
+        "cloud_object_usd_per_year": raw * facts.object_usd_per_byte_s * YEAR,
+        "power_w": (hot_drives + arc_drives) * facts.storage_drive_power_w,
+    }
+
+
+def storage_options(ctx: PlanContext, facts: InfraFacts) -> list[dict[str, Any]]:
+    """Every shared storage system in the catalog with its figures and its role here.
+
+    Usable $/TB of an on-prem system = media $/TB x protection copies x system/media
+    cost ratio (catalog facts); the cloud object store is priced per TB-month.
+    """
+    roles = {
+        facts.training_storage.id: "training datasets and checkpoints (highest measured per-client read bandwidth, GPUDirect Storage)",
+        facts.model_store.id: "model weights for serving replicas (POSIX NFS, no client to install)",
+        facts.archive.id: "dataset and checkpoint archive (S3 API on HDD, erasure coded)",
+    }
+    media = {"nvme-gen4": facts.flash, "hdd-7200": facts.hdd}
+    out = []
+    for rec in ctx.catalog.storage:
+        if rec.kind == "device":
+            continue
+        m = media.get(rec.media)
+        out.append(
+            {
+                "id": rec.id,
+                "kind": rec.kind,
+                "posix": rec.posix,
+                "read_bw_bytes_per_s_per_node": rec.read_bw_bytes_per_s_per_node,
+                "read_latency_s": rec.read_latency_s,
+                "durability_copies": rec.durability_copies,
+                "usd_per_tb_usable": (
+                    m.usd_per_byte * TERA * rec.durability_copies * facts.storage_cost_factor
+                    if m
+                    else None
+                ),
+                "usd_per_tb_month": rec.usd_per_tb_month,
+                "role": roles.get(rec.id, "alternative: " + rec.good_at),
+            }
+        )
+    return out
 
 
 def assemble_datacenter(
     scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext
 ) -> dict[str, Any]:
-    pools = []
+    facts = infra_facts(ctx.catalog, scenario.prices)
+    pools, missing, reliability_rows = [], [], []
     total_devices = 0
-    power_w = 0.0
-    capex = 0.0
-    tco = 0.0
-    missing = []
+    racks = 0.0
+    liquid = False
+    energy_kwh_year = 0.0
     for d in decisions:
         ch = d.chosen
         if ch is None:
             missing.append(d.workload)
             continue
         total_devices += ch.n_devices
-        power_w += ch.metrics.get("facility_power_w", 0.0) or 0.0
-        capex += ch.metrics.get("capex_usd", 0.0) or 0.0
-        tco += ch.metrics.get("tco_3y_usd", 0.0) or 0.0
+        infra = ch.plan.get("infrastructure", {})
+        racks += float(infra.get("racks", 0.0) or 0.0)
+        liquid = liquid or infra.get("cooling") == "liquid"
         pools.append(
             {
                 "workload": d.workload,
                 "kind": d.kind,
                 "accelerator": ch.accelerator,
                 "devices": ch.n_devices,
-                "plan": ch.plan,
+                "plan": {k: v for k, v in ch.plan.items() if k != "infrastructure"},
+                "infrastructure": infra,
             }
         )
+        m = ch.metrics
+        if d.kind == "training":
+            runs = next(
+                (w.runs_per_year for w in scenario.workloads.training if w.name == d.workload), 1.0
+            )
+            energy_kwh_year += (m.get("energy_kwh") or 0.0) * runs
+            reliability_rows.append(
+                {
+                    "workload": d.workload,
+                    "goodput": m.get("goodput"),
+                    "expected_interruptions": m.get("expected_interruptions"),
+                    "job_mtbf_s": m.get("job_mtbf_s"),
+                    "checkpoint_interval_s": m.get("checkpoint_interval_s"),
+                    "checkpoint_bytes": m.get("checkpoint_bytes"),
+                    "restart_s": m.get("restart_s"),
+                }
+            )
+        else:
+            energy_kwh_year += (m.get("facility_power_w") or 0.0) * YEAR / JOULES_PER_KWH
+            reliability_rows.append(
+                {
+                    "workload": d.workload,
+                    "availability": m.get("availability"),
+                    "replica_availability": m.get("replica_availability"),
+                    "spares_needed": m.get("spares_needed"),
+                    "replica_mttr_s": m.get("replica_mttr_s"),
+                }
+            )
+
+    services = _services(scenario, decisions, ctx)
+    service_nodes = sum(s.nodes for s in services)
+    services_capex = service_nodes * facts.service_node_usd
+    services_w = service_nodes * facts.service_node_w
+    tiers = _data_tiers(scenario, facts)
+    shared_it_w = services_w + tiers["power_w"]
+    shared_capex = services_capex + tiers["hot_capex_usd"] + tiers["archive_capex_usd"]
+    it_w = _sum(decisions, "it_power_w") + shared_it_w
+    facility_w = float(power.facility_power_w(it_w, facts.pue)) if pools else math.nan
+    energy_kwh_year += float(power.energy_kwh(power.facility_power_w(shared_it_w, facts.pue), YEAR))
+    racks += (
+        math.ceil(service_nodes * facts.service_node_w / facts.air_rack_w) if service_nodes else 0
+    )
+
+    capex_components = {
+        "compute": _sum(decisions, "capex_compute_usd"),
+        "network": _sum(decisions, "capex_network_usd"),
+        "storage": _sum(decisions, "capex_storage_usd")
+        + tiers["hot_capex_usd"]
+        + tiers["archive_capex_usd"],
+        "services": services_capex,
+        "facility": _sum(decisions, "capex_facility_usd")
+        + shared_it_w * facts.facility_build_usd_per_w,
+    }
+    capex_on_prem = (
+        _sum(decisions, "capex_usd") + shared_capex + shared_it_w * facts.facility_build_usd_per_w
+    )
+    opex = cost.opex_rates(
+        facility_power_w=float(power.facility_power_w(shared_it_w, facts.pue)),
+        electricity_usd_per_kwh=facts.electricity_usd_per_kwh,
+        hardware_capex_usd=shared_capex,
+        maintenance_fraction_per_year=facts.maintenance_fraction_per_year,
+        it_power_w=shared_it_w,
+        space_usd_per_w_per_s=facts.space_usd_per_w_per_s,
+    )
+    shared_tco = float(
+        cost.tco_usd(
+            shared_capex + shared_it_w * facts.facility_build_usd_per_w,
+            opex.total_usd_per_s,
+            TCO_YEARS * YEAR,
+        )
+    )
+    tco = _sum(decisions, "tco_3y_usd") + shared_tco
+    horizon = TCO_YEARS * YEAR
+    energy_usd_3y = energy_kwh_year * TCO_YEARS * facts.electricity_usd_per_kwh
+    hardware = sum(v for k, v in capex_components.items() if k != "facility")
+    tco_breakdown = {
+        **{f"capex_{k}": v for k, v in capex_components.items()},
+        "energy": energy_usd_3y,
+        "maintenance": hardware * facts.maintenance_fraction_per_year * TCO_YEARS,
+        "space": it_w * facts.space_usd_per_w_per_s * horizon,
+    }
+
     c = scenario.constraints
     checks = []
     if c.power_kw is not None:
-        checks.append(
-            {
-                "constraint": "power_kw",
-                "limit": c.power_kw,
-                "value": power_w / 1e3,
-                "ok": power_w / 1e3 <= c.power_kw,
-            }
-        )
+        checks.append(_check("power_kw", c.power_kw, facility_w / KILO))
+    if c.racks is not None:
+        checks.append(_check("racks", c.racks, racks))
     if c.capex_usd is not None:
-        checks.append(
-            {
-                "constraint": "capex_usd",
-                "limit": c.capex_usd,
-                "value": capex,
-                "ok": capex <= c.capex_usd,
-            }
-        )
+        checks.append(_check("capex_usd", c.capex_usd, capex_on_prem))
     if c.tco_3y_usd is not None:
-        checks.append(
-            {
-                "constraint": "tco_3y_usd",
-                "limit": c.tco_3y_usd,
-                "value": tco,
-                "ok": tco <= c.tco_3y_usd,
-            }
-        )
+        checks.append(_check("tco_3y_usd", c.tco_3y_usd, tco))
+    cooling = "liquid" if liquid else "air"
+    co2 = energy_kwh_year * facts.grid_kg_co2_per_kwh
+    summary = [
+        f"IT {fmt_watts(it_w)}, facility {fmt_watts(facility_w)} (PUE {facts.pue:.2f}), "
+        f"{racks:.0f} racks, {cooling}-cooled; {energy_kwh_year:,.0f} kWh/yr, "
+        f"{co2 / 1000:,.0f} t CO2/yr",
+        "capex by component: "
+        + ", ".join(f"{k} {fmt_usd(v)}" for k, v in capex_components.items()),
+        f"3-year TCO {fmt_usd(tco)}: "
+        + ", ".join(f"{k} {fmt_usd(v)}" for k, v in tco_breakdown.items() if v),
+        f"storage: {tiers['hot_tier']} {fmt_bytes_decimal(tiers['hot_capacity_bytes'])} "
+        f"({tiers['hot_drives']:.0f} NVMe), archive {tiers['archive_tier']} "
+        f"{fmt_bytes_decimal(tiers['archive_capacity_bytes'])} ({tiers['archive_drives']:.0f} HDD)",
+        "services: " + ", ".join(f"{s.service} x{s.nodes}" for s in services),
+    ]
+    for r in reliability_rows:
+        if "goodput" in r and r["goodput"] is not None:
+            summary.append(
+                f"{r['workload']}: goodput {r['goodput']:.3f}, "
+                f"{r['expected_interruptions']:.1f} expected interruptions, checkpoint every "
+                f"{r['checkpoint_interval_s'] / 60:.0f} min"
+            )
+        elif r.get("availability") is not None:
+            down_s = (1.0 - r["availability"]) * YEAR
+            summary.append(
+                f"{r['workload']}: expected downtime {down_s:.3g} s/yr "
+                f"(replica MTTR {r['replica_mttr_s']:.0f} s)"
+            )
     return {
         "pools": pools,
         "total_devices": total_devices,
-        "facility_power_w": power_w if pools else math.nan,
-        "capex_usd": capex,
+        "it_power_w": it_w,
+        "facility_power_w": facility_w,
+        "capex_usd": capex_on_prem,
+        "capex_breakdown_usd": capex_components,
         "tco_3y_usd": tco,
+        "tco_3y_breakdown_usd": tco_breakdown,
+        "energy_kwh_per_year": energy_kwh_year,
+        "co2_kg_per_year": co2,
+        "racks": racks,
+        "cooling": cooling,
+        "storage": tiers,
+        "storage_options": storage_options(ctx, facts),
+        "services": [
+            {"service": s.service, "nodes": s.nodes, "reason": s.reason} for s in services
+        ],
+        "reliability": reliability_rows,
         "workloads_without_design": missing,
         "constraint_checks": checks,
-        "pue": ctx.facility.pue,
-        "electricity_usd_per_kwh": ctx.facility.electricity_usd_per_kwh,
+        "pue": facts.pue,
+        "electricity_usd_per_kwh": facts.electricity_usd_per_kwh,
+        "grid_kg_co2_per_kwh": facts.grid_kg_co2_per_kwh,
+        "facility_mode": facts.facility_mode,
+        "summary": summary,
     }
+
+
+def _check(name: str, limit: float, value: float) -> dict[str, Any]:
+    return {"constraint": name, "limit": limit, "value": value, "ok": value <= limit}

@@ -12,7 +12,6 @@ from aidc.catalog.schema import Accelerator, Precision, SoftwareStack
 from aidc.decide.metrics import METRICS
 from aidc.model.hardware import hardware_arrays
 from aidc.model.inference import InferenceEfficiency, estimate_encoder, estimate_generation
-from aidc.model.power_cost import capex_usd, facility_power_w, it_power_w
 from aidc.model.transformer import param_counts
 from aidc.planner.common import (
     best_per_group,
@@ -22,9 +21,11 @@ from aidc.planner.common import (
     security_score,
 )
 from aidc.planner.context import PlanContext, candidate_accelerators
+from aidc.planner.infra_facts import infra_facts
+from aidc.planner.infrastructure import inference_infrastructure_metrics
 from aidc.planner.result import Design, WorkloadDecision
 from aidc.spec.scenario import InferenceService, Scenario
-from aidc.units import HOUR, MEGA, MILLISECOND, YEAR
+from aidc.units import MILLISECOND
 
 TARGET_UTILISATION = 0.7
 """Replicas are sized so that peak load uses at most this share of their capacity."""
@@ -133,7 +134,7 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         "ensemble_k": ensemble_k,
     }
     slo = svc.slo
-    fac = ctx.facility
+    facts = infra_facts(ctx.catalog, scenario.prices)
     c = scenario.constraints
     designs: list[Design] = []
     n_eval = 0
@@ -215,45 +216,25 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                 replicas = _replicas(requirements["peak_rps"], per_rep_rps, svc.availability)
                 n_dev = replicas * tp_i
                 util = requirements["mean_rps"] / max(per_rep_rps * max(replicas, 1), 1e-12)
-                it_w = float(
-                    it_power_w(
-                        np.array(n_dev),
-                        np.array(acc.tdp_w or np.nan),
-                        util,
-                        fac.host_power_fraction,
-                    )
+                infra = inference_infrastructure_metrics(
+                    acc=acc,
+                    replicas=replicas,
+                    devices_per_replica=tp_i,
+                    replicas_for_load=_replicas(requirements["peak_rps"], per_rep_rps, 0.0),
+                    utilisation=util,
+                    mean_rps=requirements["mean_rps"],
+                    tokens_per_request=in_tok + out_tok,
+                    weight_bytes=pc.total * fmt.weight_bytes,
+                    service=svc,
+                    scenario=scenario,
+                    ctx=ctx,
+                    facts=facts,
                 )
-                fac_w = float(facility_power_w(np.array(it_w), fac.pue))
-                price = ctx.price_usd(acc, scenario.prices)
-                capex = float(capex_usd(np.array(n_dev), np.array(price)))
-                cloud_hr = ctx.cloud_usd_per_hour(acc, scenario.prices)
-                energy_usd_per_s = fac_w / 3.6e6 * fac.electricity_usd_per_kwh
-                on_prem_usd_per_s = capex / (fac.amortisation_years * YEAR) + energy_usd_per_s
-                cloud_usd_per_s = n_dev * cloud_hr / HOUR
-                if c.deployment == "on-prem" or "cloud" not in acc.availability:
-                    usd_per_s, where = on_prem_usd_per_s, "on-prem"
-                elif c.deployment == "cloud" or "on-prem" not in acc.availability:
-                    usd_per_s, where = cloud_usd_per_s, "cloud"
-                else:
-                    opts = [
-                        (v, k)
-                        for v, k in ((on_prem_usd_per_s, "on-prem"), (cloud_usd_per_s, "cloud"))
-                        if math.isfinite(v)
-                    ]
-                    usd_per_s, where = min(opts) if opts else (math.nan, "on-prem")
-                mean_rps = requirements["mean_rps"]
+                where = infra.deployment
                 sec, missing = security_score(acc, eng, c.security)
                 metrics = {
+                    **infra.metrics,
                     **latency,
-                    "usd_per_million_tokens": usd_per_s
-                    / max(mean_rps * (in_tok + out_tok), 1e-12)
-                    * MEGA,
-                    "usd_per_1k_requests": usd_per_s / max(mean_rps, 1e-12) * 1e3,
-                    "tco_3y_usd": usd_per_s * 3 * YEAR
-                    if where == "cloud"
-                    else capex + energy_usd_per_s * 3 * YEAR,
-                    "capex_usd": capex if where == "on-prem" else 0.0,
-                    "facility_power_w": fac_w,
                     "capacity_headroom": per_rep_rps
                     * replicas
                     / max(requirements["peak_rps"], 1e-12),
@@ -267,11 +248,11 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                     reason = "memory: the model does not fit this device at this precision"
                 elif not meets:
                     reason = "slo: no batch size meets the latency target"
-                elif c.power_kw and fac_w > c.power_kw * 1e3:
-                    reason = f"power: {fac_w / 1e3:.0f} kW over the {c.power_kw:.0f} kW envelope"
+                elif infra.reason:
+                    reason = infra.reason
                 elif missing:
                     reason = "security: missing " + ", ".join(missing)
-                elif not math.isfinite(usd_per_s):
+                elif not math.isfinite(infra.metrics["usd_per_million_tokens"]):
                     reason = "price: no price for this accelerator in the catalog (give one under prices:)"
                 plan = {
                     "engine": eng.id,
@@ -280,6 +261,7 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                     "replicas": replicas,
                     "deployment": where,
                     **plan_extra,
+                    "infrastructure": infra.details,
                 }
                 designs.append(
                     Design(

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from aidc.catalog.efficiency import select_kernel_efficiency
-from aidc.catalog.schema import Precision
+from aidc.catalog.schema import BYTES_PER_ELEMENT, Precision
 from aidc.decide.metrics import METRICS
-from aidc.model.power_cost import (
-    capex_usd,
-    cloud_cost_usd,
-    energy_kwh,
-    facility_power_w,
-    it_power_w,
-    on_prem_cost_of_use_usd,
-)
 from aidc.model.training import (
     RECOMPUTE_NAMES,
     TrainingCalibration,
     TrainingSettings,
     estimate_training,
+    optimizer_state_bytes_per_param,
     training_devices,
 )
 from aidc.model.transformer import param_counts, training_flops_per_token
@@ -33,10 +24,12 @@ from aidc.planner.common import (
     security_score,
 )
 from aidc.planner.context import PlanContext, candidate_accelerators
+from aidc.planner.infra_facts import infra_facts
+from aidc.planner.infrastructure import training_infrastructure_metrics
 from aidc.planner.result import Design, WorkloadDecision
 from aidc.search.training_space import enumerate_training_space
 from aidc.spec.scenario import Scenario, TrainingWorkload
-from aidc.units import DAY, YEAR, GiB
+from aidc.units import DAY, GiB
 
 DEFAULT_GLOBAL_BATCH_TOKENS = 4e6
 """Global batch when the workload names none: ~4 M tokens, as Llama 2/3 and GPT-3 used."""
@@ -111,7 +104,10 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             ai = int(space.accel_index[i])
             max_fit[ai] = max(max_fit.get(ai, 0), int(space.plan.n_devices[i]))
 
-    fac = ctx.facility
+    facts = infra_facts(ctx.catalog, scenario.prices)
+    state_bytes = BYTES_PER_ELEMENT[precision] + optimizer_state_bytes_per_param(
+        w.optimizer, BYTES_PER_ELEMENT[precision]
+    )
     deadline_s = requirements["deadline_s"]
     c = scenario.constraints
     pytorch = ctx.catalog.software.find("pytorch")
@@ -122,29 +118,20 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         acc = accs[ai]
         n = int(space.plan.n_devices[i])
         t = float(time_to_train[i])
-        # accelerators in a training job stay busy: draw is taken at full utilisation
-        it_w = it_power_w(np.array(n), np.array(acc.tdp_w or np.nan), 1.0, fac.host_power_fraction)
-        fac_w = float(facility_power_w(it_w, fac.pue))
-        e_kwh = float(energy_kwh(np.array(fac_w), np.array(t)))
-        price = ctx.price_usd(acc, scenario.prices)
-        capex = float(capex_usd(np.array(n), np.array(price)))
-        cloud_hr = ctx.cloud_usd_per_hour(acc, scenario.prices)
-        energy_usd = e_kwh * fac.electricity_usd_per_kwh
-        on_prem = float(
-            on_prem_cost_of_use_usd(
-                np.array(capex), np.array(t), np.array(energy_usd), fac.amortisation_years
-            )
+        infra = training_infrastructure_metrics(
+            acc=acc,
+            n_devices=n,
+            time_to_train_s=t,
+            tokens_per_s=float(est.tokens_per_s[i]),
+            params=pc.total,
+            state_bytes_per_param=state_bytes,
+            workload=w,
+            scenario=scenario,
+            ctx=ctx,
+            facts=facts,
         )
-        cloud = float(cloud_cost_usd(np.array(n), np.array(t), np.array(cloud_hr)))
-        if c.deployment == "on-prem" or "cloud" not in acc.availability:
-            run_cost, where = on_prem, "on-prem"
-        elif c.deployment == "cloud" or "on-prem" not in acc.availability:
-            run_cost, where = cloud, "cloud"
-        else:
-            options = [
-                (v, k) for v, k in ((on_prem, "on-prem"), (cloud, "cloud")) if math.isfinite(v)
-            ]
-            run_cost, where = min(options) if options else (math.nan, "on-prem")
+        run_cost, where = infra.metrics["run_cost_usd"], infra.deployment
+        capex = infra.metrics["capex_total_usd"]
         software = jax if acc.kind == "tpu" else pytorch
         sec, missing = security_score(acc, software, c.security)
         parallel_dims = sum(
@@ -152,18 +139,12 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             for x in (space.plan.tp[i], space.plan.pp[i], space.plan.dp[i], space.plan.cp[i])
         )
         maint = (software.maturity if software else 0.5) * (1.0 - 0.1 * parallel_dims)
-        runs_3y = min(w.runs_per_year * 3, 3 * YEAR / t)
-        tco_3y = capex + energy_usd * runs_3y if where == "on-prem" else run_cost * runs_3y
         metrics = {
+            **infra.metrics,
             "time_to_train_s": t,
             "tokens_per_s": float(est.tokens_per_s[i]),
             "mfu": float(est.mfu[i]),
             "hfu": float(est.hfu[i]),
-            "run_cost_usd": run_cost,
-            "energy_kwh": e_kwh,
-            "capex_usd": capex if where == "on-prem" else 0.0,
-            "facility_power_w": fac_w,
-            "tco_3y_usd": tco_3y,
             "scaling_headroom": max_fit.get(ai, 0) / n,
             "deadline_slack": (1.0 - t / deadline_s) if deadline_s else 1.0,
             "security_score": sec,
@@ -181,8 +162,8 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             )
         elif deadline_s and t > deadline_s:
             reason = f"deadline: {t / DAY:.1f} days, {t / DAY - deadline_s / DAY:.1f} days over the {deadline_s / DAY:.0f}-day deadline"
-        elif c.power_kw and fac_w > c.power_kw * 1e3:
-            reason = f"power: {fac_w / 1e3:.0f} kW facility power, {fac_w / 1e3 - c.power_kw:.0f} kW over the {c.power_kw:.0f} kW envelope"
+        elif infra.reason:
+            reason = infra.reason
         elif c.capex_usd and where == "on-prem" and capex > c.capex_usd:
             reason = f"budget: capex ${capex / 1e6:.1f} M over the ${c.capex_usd / 1e6:.1f} M limit"
         elif missing:
@@ -204,6 +185,7 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             "precision": precision.value,
             "optimizer": w.optimizer,
             "deployment": where,
+            "infrastructure": infra.details,
         }
         designs.append(Design(w.name, "training", acc.id, n, plan, metrics, reason is None, reason))
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from aidc.catalog.efficiency import KernelEfficiency
 from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision
-from aidc.model.power_cost import FacilityParams, energy_kwh, facility_power_w, it_power_w
+from aidc.model.power import FacilityParams, compute_it_power_w, energy_kwh, facility_power_w
 from aidc.model.training import (
     RECOMPUTE_NAMES,
     TrainingCalibration,
@@ -73,9 +73,7 @@ def _plan_result(
     t_train = req.total_tokens / tps
     tdp = req.accelerator.tdp_w or float("nan")
     fac_w = float(
-        facility_power_w(
-            it_power_w(np.array(n), np.array(tdp), 1.0, fac.host_power_fraction), fac.pue
-        )
+        facility_power_w(compute_it_power_w(n, tdp, 1.0, 0.3, fac.host_power_fraction), fac.pue)
     )
     metrics = {
         "step_time_s": float(est.step_time_s[i]),

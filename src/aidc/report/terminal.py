@@ -89,6 +89,8 @@ def render_plan(result: PlanResult, console: Console) -> None:
         f"{fmt_watts(dc['facility_power_w'])} facility power (PUE {dc['pue']:.2f}), "
         f"capex {fmt_usd(dc['capex_usd'])}, 3-year TCO {fmt_usd(dc['tco_3y_usd'])}"
     )
+    for line in dc.get("summary", []):
+        console.print(f"  {line}")
     for w in result.workloads:
         console.print(workload_table(w))
     steps = Table(title="Five-step trace", title_justify="left", show_header=False)

@@ -249,6 +249,18 @@ class PriceOverrides(_Strict):
     cloud_usd_per_device_hour: dict[str, PositiveFloat] = Field(default_factory=dict)
     amortisation_years: PositiveFloat = Field(default=4.0, le=15)
     grid_kg_co2_per_kwh: float | None = Field(default=None, ge=0, le=2)
+    facility: Literal["colocation", "build"] = Field(
+        default="colocation",
+        description="rent space and power per kW-month, or build and own the site",
+    )
+    colocation_usd_per_kw_month: PositiveFloat | None = Field(default=None, le=10_000)
+    facility_build_usd_per_kw: PositiveFloat | None = Field(default=None, le=1_000_000)
+    facility_amortisation_years: PositiveFloat = Field(
+        default=15.0, le=50, description="straight-line life of a built site"
+    )
+    maintenance_fraction_per_year: float | None = Field(
+        default=None, ge=0, le=1, description="hardware support per year, share of capex"
+    )
 
 
 class Workloads(_Strict):
