@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.catalog.schema import Accelerator, Precision, SoftwareStack
 from aidc.decide.metrics import METRICS
-from aidc.model.hardware import hardware_arrays
-from aidc.model.inference import InferenceEfficiency, estimate_encoder, estimate_generation
+from aidc.model.inference import build_deployment, continuous_generation, encoder_pass
 from aidc.model.power_cost import capex_usd, facility_power_w, it_power_w
+from aidc.model.serve_format import serve_format
 from aidc.model.transformer import param_counts
 from aidc.planner.common import (
     best_per_group,
@@ -114,11 +115,6 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
     ensemble_k = max([e.k for e in scenario.ensembles if e.service == svc.name], default=1)
     accs = candidate_accelerators(ctx.catalog, scenario.constraints)
     cal = ctx.calibration
-    eff = InferenceEfficiency(
-        compute=cal.value("inference.compute_efficiency"),
-        memory_bw=cal.value("inference.memory_bw_efficiency"),
-        step_overhead_s=cal.value("inference.step_overhead_ms") * MILLISECOND,
-    )
     links = {lk.id: lk for lk in ctx.catalog.links}
     t = svc.traffic
     in_tok = t.input_tokens.mean
@@ -148,18 +144,30 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                     and Precision(prec.split("-")[0]) not in eng.precisions
                 ):
                     continue
+                sf = serve_format(prec)
+                effc = efficiency_columns(cal, [(acc.id, eng.id, sf.name)])
                 if kind == "encoder":
                     batches = np.array(ENCODER_BATCHES, dtype=float)
                     tps = np.ones_like(batches)
-                    hw = hardware_arrays([acc] * len(batches), fmt.compute, links)
-                    est = estimate_encoder(
-                        arch,
-                        hw,
-                        weight_bytes_per_param=np.full_like(batches, fmt.weight_bytes),
-                        seq_len=in_tok,
-                        batch=batches,
-                        eff=eff,
+                    n = len(batches)
+                    dep = build_deployment(
+                        [arch] * n,
+                        [acc] * n,
+                        [eng] * n,
+                        [sf] * n,
+                        tp=tps,
+                        pp=np.ones(n),
+                        links=links,
+                        efficiency={k: np.repeat(v, n) for k, v in effc.items()},
                     )
+                    enc = encoder_pass(dep, batch=batches, seq_len=in_tok)
+
+                    class _E:  # first-cut adapter (replaced by the queueing model)
+                        latency_s = enc.latency_s
+                        requests_per_s = enc.sequences_per_s
+                        fits = enc.memory.fits
+
+                    est = _E
                     # first cut: a request waits for the batch in service, then its own
                     p99 = 2.0 * est.latency_s
                     ok = est.fits & (p99 <= slo.p99_latency_ms * MILLISECOND)
@@ -179,22 +187,30 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                     tps, batches = tp_grid.ravel(), b_grid.ravel()
                     keep = (tps <= max(acc.scaleup_domain_devices, 1)) & (arch.kv_heads % 1 == 0)
                     tps, batches = tps[keep], batches[keep]
-                    hw = hardware_arrays([acc] * len(tps), fmt.compute, links)
-                    est = estimate_generation(
-                        arch,
-                        hw,
+                    n = len(tps)
+                    dep = build_deployment(
+                        [arch] * n,
+                        [acc] * n,
+                        [eng] * n,
+                        [sf] * n,
                         tp=tps,
-                        weight_bytes_per_param=np.full_like(tps, fmt.weight_bytes),
-                        kv_bytes_per_element=np.full_like(tps, fmt.kv_bytes),
-                        input_tokens=in_tok,
-                        output_tokens=out_tok,
-                        batch=batches,
-                        eff=eff,
-                        memory_reserve_fraction=cal.value("inference.memory_reserve_fraction"),
+                        pp=np.ones(n),
+                        links=links,
+                        efficiency={k: np.repeat(v, n) for k, v in effc.items()},
                     )
-                    # first cut: TTFT waits for one decode step before its prefill runs
-                    ttft = est.prefill_s + est.decode_step_s
-                    tpot = est.decode_step_s + est.prefill_s / max(out_tok, 1.0)
+                    gen = continuous_generation(
+                        dep, input_len=in_tok, output_len=out_tok, concurrency=batches
+                    )
+
+                    class _G:  # first-cut adapter (replaced by the queueing model)
+                        fits = gen.memory.fits
+                        batch = gen.batch
+                        max_concurrency = gen.memory.max_concurrency
+                        requests_per_s = gen.requests_per_s
+
+                    est = _G
+                    ttft = gen.ttft_s
+                    tpot = gen.tpot_s
                     ok = est.fits.copy()
                     if slo.ttft_p99_ms:
                         ok &= ttft <= slo.ttft_p99_ms * MILLISECOND
