@@ -25,7 +25,8 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
                            device's ridge-point rows (peak x weight bytes / 2 bandwidth)
 ``attention_efficiency``   fraction of (>= 16-bit) peak reached by attention math
 ``kernel_gap_us``          GPU time floor per kernel launch
-``step_overhead_ms``       fixed time per engine step (scheduling, sampling)
+``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
+``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping)
 ``collective_latency_us``  software latency per all-reduce or pipeline send
 ``memory_overhead_gb``     memory outside weights, KV and activations
 =========================  ======================================================
@@ -48,6 +49,7 @@ PARAMS: dict[str, tuple[str, float]] = {
     "attention_efficiency": ("attention", 1.0),
     "kernel_gap_us": ("kernel_gap_s", MICROSECOND),
     "step_overhead_ms": ("step_overhead_s", MILLISECOND),
+    "seq_overhead_us": ("seq_overhead_s", MICROSECOND),
     "collective_latency_us": ("collective_latency_s", MICROSECOND),
     "memory_overhead_gb": ("memory_overhead_bytes", GIGA),
 }

@@ -354,17 +354,20 @@ def continuous_generation(
     slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * dep.pp)
     B = np.maximum(np.minimum(slots, want), 1.0)
     pp = dep.pp
-    b = B / pp
     ctx = n_in + n_out / 2.0
-    dec = step_time(dep, decode_work(b, ctx))
-    round_s = pp * (dec.stage_s + dec.lm_head_s + dec.p2p_s + dec.overhead_s)
-    chunk = np.maximum(np.minimum(dep.engine.max_num_tokens, B * n_in), 1.0)
-    pre = step_time(dep, prefill_work(chunk / n_in, n_in))
-    prefill_s = (B * n_in / chunk) * (pre.stage_s + pre.lm_head_s + pre.p2p_s + pre.overhead_s)
-    cycle = prefill_s + n_out * round_s
+    # iterations per generation cycle of B requests: one per output token, more when the
+    # prompts do not fit the token budget alongside the decodes
+    budget = np.maximum(dep.engine.max_num_tokens, 1.0)
+    iters = np.maximum(n_out, np.ceil(B * (n_in + n_out) / budget))
+    dec_seqs = B * n_out / iters / pp  # per micro-batch and iteration
+    pre_tokens = B * n_in / iters / pp
+    mixed = _add(decode_work(dec_seqs, ctx), prefill_work(pre_tokens / n_in, n_in))
+    st = step_time(dep, mixed)
+    round_s = pp * (st.stage_s + st.lm_head_s + st.p2p_s + st.overhead_s)
+    cycle = iters * round_s
     tpot = cycle / n_out
-    # a new request's prompt shares one pipelined pass with the others' decode tokens
-    first = _add(prefill_work(1.0, n_in), decode_work(np.maximum(b - 1.0, 0.0), ctx))
+    # a new request's prompt rides in one pipelined pass with the others' work
+    first = _add(prefill_work(1.0, n_in), decode_work(np.maximum(dec_seqs * pp - 1.0, 0.0), ctx))
     ttft_service = pipelined_pass_s(dep, first, np.ones_like(pp))
     e2e_service = ttft_service + (n_out - 1.0) * tpot
     req_per_s = B / cycle

@@ -14,7 +14,8 @@ columns, ``pp`` splits the layers into stages):
   a GEMM turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
   experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
-  rows per expert GEMM (so small batches run memory-bound on expert weights).
+  rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
+  permutation of tokens to and from their experts (4 passes over ``T k h``).
 * **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency; the
   KV cache read once per decode step (``2 n_kv d b_kv`` bytes per cached token per layer);
   engines without fused attention also write and read the ``q x k`` score matrix
@@ -29,8 +30,10 @@ columns, ``pp`` splits the layers into stages):
   plus a per-call software latency (NCCL launch and synchronisation, calibrated).
 * **Pipeline parallel**: a stage runs ``L / pp`` layers; activations ``T h`` go to the next
   stage point-to-point.
-* **LM head** on the last stage for the tokens that need logits, and a fixed per-step
-  overhead (scheduling, sampling, synchronisation).
+* **LM head** on the last stage for the tokens that need logits, and the host overhead
+  of a generation step: a fixed part (scheduling, synchronisation) plus a part per
+  sequence (sampling, request bookkeeping in Python-level schedulers); an encoder pass
+  samples nothing and pays only for its kernels.
 
 Efficiencies (``e_max``, ``M_half``, ``e_bw``, attention efficiency, kernel gap, step
 overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibration`.
@@ -168,7 +171,8 @@ class StepEfficiency:
     memory_bw: np.ndarray  # fraction of memory bandwidth achieved when streaming
     attention: np.ndarray  # fraction of the attention peak achieved by attention math
     kernel_gap_s: np.ndarray  # GPU time floor per kernel
-    step_overhead_s: np.ndarray  # per forward step
+    step_overhead_s: np.ndarray  # per generation step
+    seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
     collective_latency_s: np.ndarray  # software latency per all-reduce / send
     memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
 
@@ -422,7 +426,10 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         stage_s=stage,
         lm_head_s=t_head,
         p2p_s=p2p,
-        overhead_s=e.step_overhead_s + 0.0 * T,
+        overhead_s=np.where(
+            work.logits_tokens > 0, e.step_overhead_s + e.seq_overhead_s * work.logits_tokens, 0.0
+        )
+        + 0.0 * T,
         pp=pp + 0.0 * T,
     )
 

@@ -33,6 +33,7 @@ PRIORS: dict[str, float] = {
     "attention_efficiency": 0.4,
     "kernel_gap_us": 5.0,
     "step_overhead_ms": 1.0,
+    "seq_overhead_us": 5.0,
     "collective_latency_us": 15.0,
     "memory_overhead_gb": 1.0,
 }
@@ -43,6 +44,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "attention_efficiency": (0.02, 0.95),
     "kernel_gap_us": (0.1, 100.0),
     "step_overhead_ms": (0.001, 50.0),
+    "seq_overhead_us": (0.01, 200.0),
     "collective_latency_us": (1.0, 500.0),
     "memory_overhead_gb": (0.05, 20.0),
 }
