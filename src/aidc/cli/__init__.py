@@ -21,7 +21,14 @@ app = typer.Typer(
 )
 
 # Subcommands register themselves on `app` when imported.
-from aidc.cli import catalog_cmd, plan_cmd, scenario_cmd, subapps  # noqa: E402, F401
+from aidc.cli import (  # noqa: E402, F401  # noqa: E402, F401
+    catalog_cmd,
+    estimate_inference,
+    plan_cmd,
+    scenario_cmd,
+    subapps,
+    validate_inference,
+)
 
 EXIT_BAD_INPUT = 2
 

@@ -187,10 +187,13 @@ def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
 
 
 def kv_bytes_per_token_per_device(dep: Deployment) -> np.ndarray:
-    """``2 L n_kv d b_kv / (tp pp)``, with at least one KV head per TP rank."""
+    """``2 L n_kv d b_kv / (tp pp)``, with at least one KV head per TP rank (0 for encoders,
+    which keep no cache between passes)."""
     a = dep.arch
     heads = np.maximum(a.kv_heads, dep.tp) / a.kv_heads
-    return a.kv_elems_per_token * heads * dep.fmt.kv_bytes / dep.tp / dep.pp
+    return np.where(
+        a.causal, a.kv_elems_per_token * heads * dep.fmt.kv_bytes / dep.tp / dep.pp, 0.0
+    )
 
 
 def activation_bytes(
