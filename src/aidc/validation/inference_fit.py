@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aidc.catalog.calibration import Calibration, CalibrationValue
 from aidc.catalog.inference_calibration import PARAMS
 from aidc.validation.inference_predict import PreparedRows, predict
 
@@ -201,3 +202,35 @@ def fit_calibration(
                 values[k][idx] = v
                 out[f"inference.{name}.{k}" if name else f"inference.{k}"] = v
     return out
+
+
+def calibration_from_values(
+    base: Calibration, values: dict[str, float], *, name: str, source: str
+) -> Calibration:
+    """``base`` with the fitted ``values`` laid over it (provenance: published data)."""
+    fitted = Calibration(
+        name=name,
+        values={
+            k: CalibrationValue(value=float(v), provenance="published", source=source)
+            for k, v in values.items()
+        },
+    )
+    return base.merged(fitted)
+
+
+def priors_calibration(base: Calibration) -> Calibration:
+    """``base`` without any fitted inference key: only the global :data:`PRIORS`.
+
+    A leave-one-source-out fit starts from this, so that nothing fitted on the held-out
+    source (such as the shipped group-level keys) leaks into its predictions.
+    """
+    kept = {k: v for k, v in base.values.items() if not k.startswith("inference.")}
+    priors = {
+        f"inference.{k}": CalibrationValue(
+            value=v, provenance="assumed", source="aidc.validation.inference_fit.PRIORS"
+        )
+        for k, v in PRIORS.items()
+    }
+    return Calibration(
+        name=f"{base.name}-priors", description="priors only", values={**kept, **priors}
+    )
