@@ -239,6 +239,10 @@ class SoftwareStack(Record):
         default=False, description="packs variable-length encoder batches (no padded tokens)"
     )
     cuda_graphs: bool = False
+    kv_cache: bool = Field(
+        default=True,
+        description="False: every decode step recomputes the whole context (no key-value cache)",
+    )
     max_batch_size: int | None = Field(default=None, ge=1, description="default batch cap")
     max_num_tokens: int | None = Field(default=None, ge=1, description="tokens per step cap")
     kv_memory_policy: Literal["exact", "free_fraction", "total_fraction"] | None = Field(

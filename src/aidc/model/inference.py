@@ -6,8 +6,10 @@ quantity is an array over rows (candidates or reference measurements).
 * **Static batching** (FasterTransformer, Triton/TF-Serving style): a batch of ``B``
   prompts is prefilled in one pass, then decoded ``n_out - 1`` steps (the prefill produces
   the first token): ``e2e = t_prefill(B) + (n_out - 1) t_decode(B, c_mean)`` with the mean
-  context ``c_mean = n_in + n_out / 2``. With pipeline parallelism the batch is split into
-  ``min(B, pp)`` micro-batches (FasterTransformer does so "to hide the bubble").
+  context ``c_mean = n_in + n_out / 2``. With pipeline parallelism the batch may be split
+  into ``min(B, pp)`` micro-batches (FasterTransformer does so "to hide the bubble" and
+  "adjusts the micro batch size automatically": the faster of split and unsplit is taken).
+  Engines without a KV cache recompute the whole context at every decode step.
 * **Continuous (in-flight) batching** (vLLM, TensorRT-LLM, SGLang): ``B`` requests share
   each iteration, ``B = min(KV capacity, engine cap, concurrency)``; a request's prompt is
   processed in chunks of the engine's token budget. Over one generation cycle of ``B``
@@ -102,6 +104,7 @@ def engine_arrays(
         elementwise_passes_h=np.array([_get(s, "elementwise_passes_h") for s in stacks]),
         elementwise_passes_f=np.array([_get(s, "elementwise_passes_f") for s in stacks]),
         remove_padding=np.array([bool(s is not None and s.remove_padding) for s in stacks]),
+        kv_cache=np.array([bool(s is None or s.kv_cache) for s in stacks]),
         max_batch=np.array([_get(s, "max_batch_size") for s in stacks]),
         max_num_tokens=np.array([_get(s, "max_num_tokens") for s in stacks]),
         kv_policy=np.array(policy, dtype=float),
@@ -147,6 +150,7 @@ def build_deployment(
             act_bytes=np.array([f.act_bytes for f in formats]),
             kv_bytes=np.array([f.kv_bytes for f in formats]),
             gemm_flop_factor=np.array([f.gemm_flop_factor for f in formats]),
+            quant_kernels_per_layer=np.array([f.quant_kernels_per_layer for f in formats]),
         ),
         engine=engine_arrays(engines, precs),
         eff=StepEfficiency(**{k: np.asarray(v, dtype=float) for k, v in efficiency.items()}),
@@ -321,9 +325,16 @@ def static_generation(
     b = np.asarray(batch, float) + 0.0 * dep.tp
     n_in = np.asarray(input_len, float) + 0.0 * dep.tp
     n_out = np.maximum(np.asarray(output_len, float) + 0.0 * dep.tp, 1.0)
+    # micro-batches: FasterTransformer picks them per case; take the faster of none and pp
     m = np.minimum(b, dep.pp)
-    ttft = pipelined_pass_s(dep, prefill_work(b, n_in), m)
-    tpot = pipelined_pass_s(dep, decode_work(b, n_in + n_out / 2.0), m)
+
+    def best_pass(work: StepWork) -> np.ndarray:
+        return np.minimum(
+            pipelined_pass_s(dep, work, np.ones_like(m)), pipelined_pass_s(dep, work, m)
+        )
+
+    ttft = best_pass(prefill_work(b, n_in))
+    tpot = best_pass(decode_work(b, n_in + n_out / 2.0, dep.engine.kv_cache))
     e2e = ttft + (n_out - 1.0) * tpot
     mem = memory_estimate(dep, batch=b, input_len=n_in, output_len=n_out)
     return GenerationEstimate(

@@ -136,6 +136,7 @@ class FormatArrays:
     act_bytes: np.ndarray
     kv_bytes: np.ndarray
     gemm_flop_factor: np.ndarray
+    quant_kernels_per_layer: np.ndarray
 
     def take(self, idx: np.ndarray) -> FormatArrays:
         return _take(self, idx)
@@ -151,6 +152,7 @@ class EngineArrays:
     elementwise_passes_h: np.ndarray  # passes over T x hidden per layer
     elementwise_passes_f: np.ndarray  # passes over T x ffn per layer
     remove_padding: np.ndarray  # bool: packs variable-length encoder batches
+    kv_cache: np.ndarray  # bool: False recomputes the context at every decode step
     max_batch: np.ndarray  # concurrent sequences cap
     max_num_tokens: np.ndarray  # tokens per step cap (chunked prefill budget)
     kv_policy: np.ndarray  # 0 exact, 1 share of free memory, 2 share of total memory
@@ -234,8 +236,25 @@ def prefill_work(batch: np.ndarray | float, prompt: np.ndarray | float) -> StepW
     )
 
 
-def decode_work(batch: np.ndarray | float, context: np.ndarray | float) -> StepWork:
-    """One new token for each of ``batch`` sequences holding ``context`` cached tokens."""
+def decode_work(
+    batch: np.ndarray | float, context: np.ndarray | float, kv_cache: np.ndarray | bool = True
+) -> StepWork:
+    """One new token for each of ``batch`` sequences holding ``context`` cached tokens.
+
+    Without a KV cache (``kv_cache`` False, as in early Megatron-LM generation) the step
+    runs the whole sequence again: ``context + 1`` tokens through the GEMMs and causal
+    attention over them."""
+    if not np.all(kv_cache):
+        b = np.asarray(batch, float)
+        c = np.asarray(context, float)
+        full = prefill_work(b, c + 1.0)
+        cached = decode_work(b, c)
+        return StepWork(
+            *(
+                np.where(kv_cache, getattr(cached, f.name), getattr(full, f.name))
+                for f in fields(StepWork)
+            )
+        )
     b = np.asarray(batch, float)
     c = np.asarray(context, float)
     return StepWork(
@@ -392,7 +411,9 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     )
     t_comm = 2.0 * t_ar
 
-    kernels = eng.kernels_per_layer
+    # activation quantization: a read and a write of the GEMM inputs per kernel
+    t_elem = t_elem + f.quant_kernels_per_layer * T * a.hidden * 3.0 * f.act_bytes / bw
+    kernels = eng.kernels_per_layer + f.quant_kernels_per_layer
     gpu_layer = t_dense + t_expert + t_attn + t_elem + t_comm + kernels * e.kernel_gap_s
     host_layer = kernels * eng.host_s_per_kernel
     stage = np.maximum(layers * gpu_layer, layers * host_layer)

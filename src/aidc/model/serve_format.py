@@ -12,6 +12,9 @@ the matrix multiplies run at:
   dequantised to bf16 inside the GEMM, so compute runs at the bf16 peak and only the bytes
   streamed shrink. Group-wise int4 with a 16-bit scale per 128 weights stores
   ``0.5 + 2/128`` B per weight.
+* Integer activations are quantized before each of the four GEMMs of a layer (per-token
+  dynamic scales): four extra memory-bound kernels per layer (FP8/FP4 engines fold static
+  scales into the GEMM epilogues).
 * **W4A8** (int4 weights, int8 activations; e.g. SpinQuant/QAT in ExecuTorch, arXiv
   2405.16406): int8 GEMMs, 4-bit weight bytes.
 * **FP4** (NVFP4 W4A4: e2m1 values with an fp8 scale per 16, NVIDIA Blackwell): ``0.5 +
@@ -50,6 +53,7 @@ class ServeFormat:
     kv_bytes: float  # per KV-cache element
     embed_bytes: float = 2.0  # embeddings and LM head: quantizers keep them at 16 bit
     gemm_flop_factor: float = 1.0  # 0.5 with 2:4 sparse kernels
+    quant_kernels_per_layer: float = 0.0  # activation (de)quantization kernels per layer
     quality_risk: str = ""
 
     def with_kv(self, kv_bytes: float) -> ServeFormat:
@@ -80,6 +84,7 @@ FORMATS: dict[str, ServeFormat] = {
             1.0,
             1.0,
             2.0,
+            quant_kernels_per_layer=4.0,
             quality_risk="small with SmoothQuant-style outlier migration; naive W8A8 degrades LLMs above ~6.7B",
         ),
         ServeFormat(
@@ -104,6 +109,7 @@ FORMATS: dict[str, ServeFormat] = {
             _INT4_GROUP,
             1.0,
             2.0,
+            quant_kernels_per_layer=4.0,
             quality_risk="moderate: needs rotation (SpinQuant) or quantization-aware training",
         ),
         ServeFormat(

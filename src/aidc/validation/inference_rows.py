@@ -104,7 +104,8 @@ _ENGINES: tuple[tuple[str, str], ...] = (
     (r"torchserve", "torchserve"),
     (r"tf serving|tensorflow serving", "tf-serving"),
     (r"tensorflow|\bxla\b", "tensorflow"),
-    (r"torchscript|pytorch|megatron|\btorch\b", "pytorch"),
+    (r"megatron", "megatron-lm"),
+    (r"torchscript|pytorch|\btorch\b", "pytorch"),
     (r"triton", "triton"),
     (r"caffe2", "caffe2"),
 )
