@@ -402,13 +402,22 @@ def simulate(
             min(busy, key=lambda r: r.clock).step()
             continue
         t, rid = heapq.heappop(pending)
-        for r in reps:
-            r.advance(t)
-        if balancer == "round_robin":
+        if balancer == "round_robin" and clients is None:
+            # open loop: replicas are independent, only the receiving one must catch up
             target = rr % replicas
             rr += 1
+            reps[target].advance(t)
         else:
-            target = min(range(replicas), key=lambda i: reps[i].outstanding)
+            # the least-outstanding choice (and closed-loop arrivals, released by any
+            # replica's completions) need every replica's state at time t
+            for r in reps:
+                if r.clock < t and (r.heap or r.waiting):
+                    r.advance(t)
+            if balancer == "round_robin":
+                target = rr % replicas
+                rr += 1
+            else:
+                target = min(range(replicas), key=lambda i: reps[i].outstanding)
         where[rid] = target
         reps[target].add(rid, t)
     end = float(np.nanmax(finish)) if np.isfinite(finish).any() else 0.0
