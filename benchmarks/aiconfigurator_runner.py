@@ -8,7 +8,8 @@ Runs under aiconfigurator's own virtual environment (not a dependency of aidc):
 
 Each input item: id, model_path, system, isl, osl, batch, tp, pp, gemm, kv, moe (quant
 modes) and optionally attention_dp, moe_ep. Output: {id: {"output_tokens_per_s",
-"ttft_s", "tpot_s"} or {"error": "..."}}. Uses aiconfigurator's `cli_estimate` (agg
+"ttft_s", "tpot_s", "batch"} or {"error": "..."}} (on an out-of-memory answer the batch is
+halved, up to six times, as a user would). Uses aiconfigurator's `cli_estimate` (agg
 mode, measured-kernel database) in one process so its database loads once.
 """
 
@@ -20,6 +21,9 @@ import json
 import logging
 import sys
 import warnings
+
+
+MAX_HALVINGS = 6
 
 
 def main() -> None:
@@ -48,27 +52,33 @@ def main() -> None:
             )
             if it.get("moe"):
                 kwargs["moe_quant_mode"] = it["moe"]
-            if it.get("moe_ep"):
-                kwargs["moe_ep_size"] = int(it["moe_ep"])
+            if it.get("moe"):
+                kwargs["moe_ep_size"] = int(it.get("moe_ep") or 1)
                 kwargs["moe_tp_size"] = 1
             if it.get("attention_dp"):
                 kwargs["attention_dp_size"] = int(it["attention_dp"])
                 kwargs["tp_size"] = 1
-            try:
-                with (
-                    contextlib.redirect_stdout(io.StringIO()),
-                    contextlib.redirect_stderr(io.StringIO()),
-                ):
-                    r = cli_estimate(**kwargs)
-                cache[key] = {
-                    "output_tokens_per_s": float(r.tokens_per_second),
-                    "ttft_s": float(r.ttft) / 1e3,
-                    "tpot_s": float(r.tpot) / 1e3,
-                }
-            except Exception as err:  # report, never crash the comparison
-                cache[key] = {
-                    "error": f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
-                }
+            # a user halves the batch until aiconfigurator's memory check passes
+            for _ in range(MAX_HALVINGS + 1):
+                try:
+                    with (
+                        contextlib.redirect_stdout(io.StringIO()),
+                        contextlib.redirect_stderr(io.StringIO()),
+                    ):
+                        r = cli_estimate(**kwargs)
+                    cache[key] = {
+                        "output_tokens_per_s": float(r.tokens_per_second),
+                        "ttft_s": float(r.ttft) / 1e3,
+                        "tpot_s": float(r.tpot) / 1e3,
+                        "batch": int(kwargs["batch_size"]),
+                    }
+                    break
+                except Exception as err:  # report, never crash the comparison
+                    first = str(err).splitlines()[0][:200] if str(err) else ""
+                    cache[key] = {"error": f"{type(err).__name__}: {first}"}
+                    if "OOM" not in first or kwargs["batch_size"] <= 1:
+                        break
+                    kwargs["batch_size"] = max(1, kwargs["batch_size"] // 2)
         out[it["id"]] = cache[key]
     json.dump(out, sys.stdout)
 

@@ -247,6 +247,7 @@ def aiconfigurator_side_by_side(
             f"  {s.row_id:6s} {s.arch.id[:16]:16s} {s.hardware[:16]:16s} {s.tp:2d} {s.pp:2d} "
             f"{int(s.input_len):5d}/{int(s.output_len):<5d} {it['batch']:5d} {meas:9.0f} {pct(ea):>10s} "
             f"{(pct(eb) if eb is not None else 'no answer'):>10s}"
+            + (f"  (aic batch {r['batch']})" if r.get("batch") not in (None, it["batch"]) else "")
             + (f"  ({r['error'][:60]})" if "error" in r else "")
         )
     print(

@@ -257,3 +257,74 @@ def test_estimate_inference_bad_input_is_one_line(run_cli, args, needle):
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err
     assert needle.lower() in lines[0].lower()
+
+
+def test_estimate_inference_trace_and_sparsity(run_cli, tmp_path):
+    trace = tmp_path / "trace.csv"
+    trace.write_text(
+        "timestamp_s,input_tokens,output_tokens\n0,100,50\n0.2,400,20\n0.9,200,80\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli(
+        "estimate",
+        "inference",
+        "--model",
+        "llama-3.1-8b",
+        "--accelerator",
+        "L40S",
+        "--precision",
+        "fp8",
+        "--trace",
+        str(trace),
+        "--json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert "trace of 3 requests" in doc["mode"] and doc["metrics"]["sim_e2e_p99_s"] > 0
+    # 2:4 sparsity only where device and engine have kernels; otherwise said, not counted
+    code, out, _ = run_cli(
+        "estimate",
+        "inference",
+        "--model",
+        "llama-3.1-8b",
+        "--accelerator",
+        "T4",
+        "--precision",
+        "fp16",
+        "--sparsity",
+        "2:4",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert doc["precision"] == "fp16" and any("no speed-up" in n for n in doc["notes"])
+    args = [
+        "estimate",
+        "inference",
+        "--model",
+        "llama-3.1-8b",
+        "--accelerator",
+        "A100",
+        "--precision",
+        "fp16",
+        "--engine",
+        "tensorrt-llm",
+        "--batch-size",
+        "64",
+        "--json",
+    ]
+    dense = json.loads(run_cli(*args)[1])
+    sparse = json.loads(run_cli(*args, "--sparsity", "2:4")[1])
+    assert sparse["precision"] == "fp16+2:4"
+    assert sparse["metrics"]["ttft_s"] < dense["metrics"]["ttft_s"]
+    assert sparse["memory_bytes"]["weights"] < dense["memory_bytes"]["weights"]
+    code, _, err = run_cli(
+        "estimate",
+        "inference",
+        "--model",
+        "llama-3.1-8b",
+        "--accelerator",
+        "L40S",
+        "--trace",
+        str(tmp_path / "none.csv"),
+    )
+    assert code == 2 and "--trace" in err

@@ -239,6 +239,9 @@ class SoftwareStack(Record):
         default=False, description="packs variable-length encoder batches (no padded tokens)"
     )
     cuda_graphs: bool = False
+    sparse_2_4_kernels: bool = Field(
+        default=False, description="has 2:4 structured-sparse GEMM kernels (needs device support)"
+    )
     kv_cache: bool = Field(
         default=True,
         description="False: every decode step recomputes the whole context (no key-value cache)",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -14,10 +16,31 @@ from aidc.catalog.resolve import resolve_model
 from aidc.cli.common import calibration_arg, console
 from aidc.cli.subapps import estimate_app
 from aidc.errors import AidcInputError
+from aidc.model.serving_sim import Requests
 from aidc.planner.inference_estimate import estimate_inference
 from aidc.units import fmt_bytes, fmt_seconds
 
 DEFAULT_ENGINE = {"decoder": "vllm", "encoder": "onnxruntime"}
+TRACE_COLUMNS = ("timestamp_s", "input_tokens", "output_tokens")
+
+
+def read_trace(path: Path) -> Requests:
+    """A request trace: one row per request with ``timestamp_s,input_tokens,output_tokens``."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as err:
+        raise AidcInputError(f"{path}: cannot read ({err.strerror})", field="--trace") from None
+    if not rows or any(c not in rows[0] for c in TRACE_COLUMNS):
+        raise AidcInputError(f"{path}: needs columns {', '.join(TRACE_COLUMNS)}", field="--trace")
+    try:
+        t = np.array([float(r["timestamp_s"]) for r in rows])
+        n_in = np.array([max(round(float(r["input_tokens"])), 1) for r in rows], dtype=np.int64)
+        n_out = np.array([max(round(float(r["output_tokens"])), 1) for r in rows], dtype=np.int64)
+    except ValueError as err:
+        raise AidcInputError(f"{path}: {err}", field="--trace") from None
+    order = np.argsort(t, kind="stable")
+    return Requests(t[order], n_in[order], n_out[order])
 
 
 @estimate_app.command("inference")
@@ -52,14 +75,28 @@ def estimate_inference_command(
     input_len: Annotated[float, typer.Option("--input-len", help="prompt tokens")] = 512,
     output_len: Annotated[float, typer.Option("--output-len", help="generated tokens")] = 128,
     seq_len: Annotated[float, typer.Option("--seq-len", help="encoder sequence length")] = 128,
+    sparsity: Annotated[
+        str, typer.Option("--sparsity", help="none, 2:4 (where kernels exist) or unstructured")
+    ] = "none",
+    arrival: Annotated[
+        str, typer.Option("--arrival", help="with --rate: poisson or bursty")
+    ] = "poisson",
+    trace: Annotated[
+        Path | None,
+        typer.Option("--trace", help="CSV of requests: timestamp_s,input_tokens,output_tokens"),
+    ] = None,
     calibration: Annotated[
         Path | None, typer.Option("--calibration", help="calibration file")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """TTFT, TPOT, end-to-end latency, tokens/s and memory; says when it does not fit."""
-    if sum(x is not None for x in (batch_size, concurrency, rate)) > 1:
-        raise AidcInputError("give at most one of --batch-size, --concurrency, --rate")
+    if sum(x is not None for x in (batch_size, concurrency, rate, trace)) > 1:
+        raise AidcInputError("give at most one of --batch-size, --concurrency, --rate, --trace")
+    if arrival not in ("poisson", "bursty"):
+        raise AidcInputError(
+            f"unknown arrival {arrival!r}; allowed: poisson, bursty", field="--arrival"
+        )
     for name, value in (("--batch-size", batch_size), ("--concurrency", concurrency)):
         if value is not None and value < 1:
             raise AidcInputError("must be at least 1", field=name)
@@ -95,6 +132,9 @@ def estimate_inference_command(
         output_len=output_len,
         seq_len=seq_len,
         kv_precision=kv_precision,
+        sparsity=sparsity,
+        arrival=arrival,
+        trace=read_trace(trace) if trace is not None else None,
     )
     if json_out:
         print(json.dumps(est.as_dict(), indent=2))

@@ -6,7 +6,8 @@ size the fleet that meets the SLO at peak, simulate the finalists, give each a v
   meet the SLO at the peak rate, with queueing (M/G/c over the KV-limited slots for
   continuous batching, M/D/1 on batches for static/dynamic batching).
 * The best candidates (``SIM_FINALISTS``) are then simulated
-  (:mod:`aidc.model.serving_sim`, Poisson arrivals at peak, seeded); when the simulation
+  (:mod:`aidc.model.serving_sim`, Poisson or bursty arrivals at peak as the scenario says,
+  seeded; a trace file is not read by the pure planner); when the simulation
   misses the SLO the fleet grows until it meets it, and the simulated tails are what the
   design reports.
 * Availability adds spare replicas; power and cost follow.
@@ -36,7 +37,7 @@ from aidc.model.serving import (
     engine_config,
     step_cost,
 )
-from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
+from aidc.model.serving_sim import bursty_arrivals, make_requests, poisson_arrivals, simulate
 from aidc.model.transformer import param_counts
 from aidc.planner.common import explain_winner, rank_designs, rejection_summary, security_score
 from aidc.planner.context import PlanContext, candidate_accelerators
@@ -154,13 +155,20 @@ def _deployment(ctx: PlanContext, arch: ModelArch, cands: list[_Candidate]) -> D
 
 
 def _simulate(
-    dep: Deployment, traffic: TrafficShape, slo: LatencySlo, policy: str, batch: int, replicas: int
+    dep: Deployment,
+    traffic: TrafficShape,
+    slo: LatencySlo,
+    policy: str,
+    batch: int,
+    replicas: int,
+    arrival: str = "poisson",
 ) -> dict[str, float]:
-    """Simulated tails of one design at peak (Poisson, seeded)."""
+    """Simulated tails of one design at peak (Poisson or bursty arrivals, seeded)."""
     rng = np.random.default_rng(SIM_SEED)
     duration = min(SIM_MAX_S, SIM_REQUESTS / max(traffic.rate_per_s, 1e-9))
+    arrive = bursty_arrivals if arrival == "bursty" else poisson_arrivals
     req = make_requests(
-        poisson_arrivals(rng, traffic.rate_per_s, duration),
+        arrive(rng, traffic.rate_per_s, duration),
         rng,
         input_mean=traffic.input_mean,
         output_mean=traffic.output_mean,
@@ -402,7 +410,7 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         row = dep_all.take(np.array([i]))
         r = ch.level.replicas
         for _ in range(SIM_EXTRA_REPLICA_STEPS):
-            summ = _simulate(row, traffic, slo, policies[i], ch.batch, r)
+            summ = _simulate(row, traffic, slo, policies[i], ch.batch, r, t.arrival)
             if _sim_meets(summ, slo):
                 break
             r = max(r + 1, math.ceil(r * 1.25))

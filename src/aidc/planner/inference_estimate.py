@@ -25,11 +25,18 @@ from aidc.model.inference import (
     static_generation,
 )
 from aidc.model.inference_step import Deployment
-from aidc.model.serve_format import serve_format
+from aidc.model.serve_format import UNSTRUCTURED_PRUNING_NOTE, serve_format
 from aidc.model.serving import LatencySlo, TrafficShape, engine_config, generation_level, step_cost
-from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
+from aidc.model.serving_sim import (
+    Requests,
+    bursty_arrivals,
+    make_requests,
+    poisson_arrivals,
+    simulate,
+)
 
 SIM_SEED = 7
+SPARSITY = ("none", "2:4", "unstructured")
 SIM_REQUESTS = 5000
 
 
@@ -102,8 +109,25 @@ def estimate_inference(
     output_len: float = 128.0,
     seq_len: float = 128.0,
     kv_precision: str | None = None,
+    sparsity: str = "none",
+    arrival: str = "poisson",
+    trace: Requests | None = None,
 ) -> InferenceEstimate:
-    fmt = serve_format(precision, kv=kv_precision)
+    notes: list[str] = []
+    if sparsity not in SPARSITY:
+        raise AidcInputError(
+            f"unknown sparsity {sparsity!r}; allowed: {', '.join(SPARSITY)}", field="--sparsity"
+        )
+    sparse = False
+    if sparsity == "2:4":
+        if "sparsity_2_4" in accelerator.features and engine.sparse_2_4_kernels:
+            sparse = True
+        else:
+            where = accelerator.id if "sparsity_2_4" not in accelerator.features else engine.id
+            notes.append(f"2:4 sparsity: no speed-up counted ({where} has no 2:4 sparse kernels)")
+    elif sparsity == "unstructured":
+        notes.append(UNSTRUCTURED_PRUNING_NOTE)
+    fmt = serve_format(precision, kv=kv_precision, sparse_2_4=sparse)
     if accelerator.peak_for(fmt.compute) is None:
         raise AidcInputError(
             f"{accelerator.id} has no {fmt.compute.value} compute; choose another precision "
@@ -121,7 +145,6 @@ def estimate_inference(
         links=links,
         efficiency=efficiency_columns(calibration, [(accelerator.id, engine.id, fmt.name)]),
     )
-    notes: list[str] = []
     if fmt.quality_risk:
         notes.append(f"quality risk of {fmt.name}: {fmt.quality_risk}")
     if engine.status in ("deprecated", "maintenance"):
@@ -139,7 +162,13 @@ def estimate_inference(
             "sequences_per_s": one(e.sequences_per_s) * replicas,
         }
         mode = "encoder"
-    elif rate is not None:
+    elif rate is not None or trace is not None:
+        if trace is not None:
+            span = float(trace.arrival_s.max() - trace.arrival_s.min()) if len(trace) > 1 else 1.0
+            rate = len(trace) / max(span, 1e-9)
+            input_len = float(trace.input_tokens.mean())
+            output_len = max(float(trace.output_tokens.mean()), 1.0)
+        assert rate is not None
         traffic = TrafficShape(rate, input_len, output_len)
         lv = generation_level(dep, traffic, LatencySlo(), replicas=replicas)
         metrics = {
@@ -152,9 +181,20 @@ def estimate_inference(
         policy = "continuous" if engine.batching == "continuous" else "dynamic"
         rng = np.random.default_rng(SIM_SEED)
         duration = SIM_REQUESTS / rate
-        req = make_requests(
-            poisson_arrivals(rng, rate, duration), rng, input_mean=input_len, output_mean=output_len
-        )
+        if trace is not None:
+            req = Requests(
+                trace.arrival_s - trace.arrival_s.min(), trace.input_tokens, trace.output_tokens
+            )
+            duration = float(req.arrival_s.max()) if len(req) > 1 else 1.0
+            source = f"trace of {len(req)} requests"
+        else:
+            times = (
+                bursty_arrivals(rng, rate, duration)
+                if arrival == "bursty"
+                else poisson_arrivals(rng, rate, duration)
+            )
+            req = make_requests(times, rng, input_mean=input_len, output_mean=output_len)
+            source = f"{arrival} arrivals at {rate:g} req/s"
         cap = lv.slots_per_replica if policy == "continuous" else float(batch or 8)
         sim = simulate(
             req,
@@ -169,7 +209,7 @@ def estimate_inference(
                 metrics[f"sim_{k}_p{q}_s"] = sim[f"{k}_p{q}_s"]
         metrics["sim_output_tokens_per_s"] = sim["output_tokens_per_s"]
         mem = continuous_generation(dep, input_len=input_len, output_len=output_len).memory
-        mode = f"open loop at {rate:g} req/s ({policy} batching)"
+        mode = f"open loop, {source} ({policy} batching)"
     elif concurrency is not None or (batch is None and engine.batching == "continuous"):
         conc = float(concurrency) if concurrency is not None else 1.0
         g = continuous_generation(
