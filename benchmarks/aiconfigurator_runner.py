@@ -22,7 +22,6 @@ import logging
 import sys
 import warnings
 
-
 MAX_HALVINGS = 6
 
 
