@@ -148,7 +148,10 @@ def estimate_inference_command(
         shown = fmt_seconds(v) if k.endswith("_s") and not k.endswith("per_s") else f"{v:,.4g}"
         table.add_row(k.removesuffix("_s").replace("_", " "), shown)
     for k, v in est.memory.items():
-        shown = f"{v:,.0f}" if k == "max_concurrency" else fmt_bytes(v)
+        if k == "max_concurrency":
+            shown = f"{v:,.0f}" if np.isfinite(v) else "no KV cache"
+        else:
+            shown = fmt_bytes(v)
         table.add_row(
             f"memory: {k.replace('_', ' ')}" + (" (requests)" if k == "max_concurrency" else ""),
             shown,

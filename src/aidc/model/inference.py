@@ -256,7 +256,10 @@ def memory_estimate(
     kv = np.where(pooled, pool, kv_exact)
     used = fixed + kv
     room = np.where(pooled, pool, np.maximum(cap - fixed, 0.0))
-    max_conc = np.floor(room / np.maximum(per_request, 1e-30))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_conc = np.where(
+            per_request > 0, np.floor(room / per_request), np.inf
+        )  # encoders: no KV
     fits = np.where(pooled, (fixed <= cap) & (max_conc >= 1), used <= cap) & np.isfinite(
         dep.hw.peak_flops_per_s
     )

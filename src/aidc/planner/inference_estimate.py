@@ -68,7 +68,7 @@ class InferenceEstimate:
             "replicas": self.replicas,
             "fits": self.fits,
             "shortfall_bytes": self.shortfall_bytes,
-            "memory_bytes": self.memory,
+            "memory_bytes": {k: (v if math.isfinite(v) else None) for k, v in self.memory.items()},
             "metrics": {k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()},
             "notes": list(self.notes),
         }
