@@ -51,9 +51,14 @@ class Calibration(BaseModel):
         )
 
 
-def load_default_calibration() -> Calibration:
-    text = resources.files("aidc.catalog").joinpath("data", "calibration.yaml").read_text("utf-8")
+def _packaged(filename: str) -> Calibration:
+    text = resources.files("aidc.catalog").joinpath("data", filename).read_text("utf-8")
     return Calibration.model_validate(yaml.safe_load(text))
+
+
+def load_default_calibration() -> Calibration:
+    """calibration.yaml with the serving model's inference_efficiency.yaml laid over it."""
+    return _packaged("calibration.yaml").merged(_packaged("inference_efficiency.yaml"))
 
 
 def load_calibration(path: str | Path) -> Calibration:

@@ -215,6 +215,49 @@ class SoftwareStack(Record):
     paged_kv: bool = False
     parallelism: tuple[str, ...] = Field(default=(), description="tp, pp, dp, ep, cp, zero, fsdp")
     maturity: float = Field(ge=0, le=1, description="ecosystem maturity score, 0..1 (assumed)")
+    # Serving-model facts (aidc.model.inference); None means "not recorded": the model
+    # then uses its stated generic default. Each figure's basis is in the record's notes.
+    kernels_per_layer: float | None = Field(
+        default=None, gt=0, description="GPU kernels launched per transformer layer"
+    )
+    host_s_per_kernel: float | None = Field(
+        default=None,
+        ge=0,
+        description="host dispatch time per kernel; 0 when a C++ runtime or CUDA graphs run ahead",
+    )
+    fused_attention: tuple[Precision, ...] = Field(
+        default=(),
+        description="precisions with a fused attention kernel (no score matrix in memory)",
+    )
+    elementwise_passes_h: float | None = Field(
+        default=None, ge=0, description="element-wise passes over tokens x hidden per layer"
+    )
+    elementwise_passes_f: float | None = Field(
+        default=None, ge=0, description="element-wise passes over tokens x ffn width per layer"
+    )
+    remove_padding: bool = Field(
+        default=False, description="packs variable-length encoder batches (no padded tokens)"
+    )
+    cuda_graphs: bool = False
+    sparse_2_4_kernels: bool = Field(
+        default=False, description="has 2:4 structured-sparse GEMM kernels (needs device support)"
+    )
+    kv_cache: bool = Field(
+        default=True,
+        description="False: every decode step recomputes the whole context (no key-value cache)",
+    )
+    max_batch_size: int | None = Field(default=None, ge=1, description="default batch cap")
+    max_num_tokens: int | None = Field(default=None, ge=1, description="tokens per step cap")
+    kv_memory_policy: Literal["exact", "free_fraction", "total_fraction"] | None = Field(
+        default=None,
+        description="exact: KV allocated per request batch; free_fraction: share of memory left "
+        "after weights; total_fraction: share of all device memory minus weights",
+    )
+    kv_memory_fraction: float | None = Field(default=None, gt=0, le=1)
+    kv_block_tokens: int | None = Field(default=None, ge=1, description="paged-KV block size")
+    runtime_memory_bytes: float | None = Field(
+        default=None, ge=0, description="context, workspaces and buffers outside weights and KV"
+    )
 
 
 class StorageSystem(Record):

@@ -1,149 +1,435 @@
-"""Inference latency, throughput and memory for many candidates at once (first cut).
+"""Inference latency, throughput and memory: LLM generation and encoder (BERT) services.
 
-Roofline per step with data-driven efficiencies:
+Built on the per-step model of :mod:`aidc.model.inference_step`. Vectorised: every
+quantity is an array over rows (candidates or reference measurements).
 
-* prefill of ``n`` tokens: ``max(FLOPs / (t x peak x e_compute), weight bytes / (t x bw x e_bw))``;
-* one decode step at batch ``B`` and context ``c``: ``max(B x FLOPs/token / (t x peak x
-  e_compute), (weights + B x c x KV bytes/token) / (t x bw x e_bw))``;
-* plus a tensor-parallel all-reduce per layer (2 per layer, latency + bytes / link bw).
-
-Encoders (BERT) run one forward pass per request batch. Arrays in, arrays out.
+* **Static batching** (FasterTransformer, Triton/TF-Serving style): a batch of ``B``
+  prompts is prefilled in one pass, then decoded ``n_out - 1`` steps (the prefill produces
+  the first token): ``e2e = t_prefill(B) + (n_out - 1) t_decode(B, c_mean)`` with the mean
+  context ``c_mean = n_in + n_out / 2``. With pipeline parallelism the batch may be split
+  into ``min(B, pp)`` micro-batches (FasterTransformer does so "to hide the bubble" and
+  "adjusts the micro batch size automatically": the faster of split and unsplit is taken).
+  Engines without a KV cache recompute the whole context at every decode step.
+* **Continuous (in-flight) batching** (vLLM, TensorRT-LLM, SGLang): ``B`` requests share
+  each iteration, ``B = min(KV capacity, engine cap, concurrency)``; a request's prompt is
+  processed in chunks of the engine's token budget. Over one generation cycle of ``B``
+  requests: ``t_cycle = t_prefill(B n_in) + n_out t_round(B)``, output throughput
+  ``B n_out / t_cycle``, TPOT ``t_cycle / n_out``. With ``pp`` stages, ``pp`` micro-batches
+  of ``B / pp`` are in flight and every stage stays busy.
+* **Encoders**: one pass over ``B`` sequences; with padding removal (Effective
+  Transformer, FasterTransformer EFF-FT) the GEMMs see only real tokens.
+* **Memory per device**: weights ``N b_w / (tp pp)``; KV ``2 L n_kv d b_kv`` per token
+  (``n_kv`` at least one head per TP rank); activations of the largest step; the runtime's
+  own overhead. Engines either allocate KV for the batch (``exact``) or reserve a pool
+  (a share of free or of total memory, as vLLM's ``gpu_memory_utilization`` and
+  TensorRT-LLM's ``kv_cache_free_gpu_mem_fraction`` do); the pool bounds concurrency.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from aidc.catalog.schema import ModelArch
-from aidc.model.hardware import HardwareArrays
-from aidc.model.transformer import forward_flops_per_token, kv_cache_bytes_per_token, param_counts
+from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision, SoftwareStack
+from aidc.model.hardware import hardware_arrays
+from aidc.model.inference_step import (
+    ArchArrays,
+    Deployment,
+    EngineArrays,
+    FormatArrays,
+    StepEfficiency,
+    StepWork,
+    decode_work,
+    encoder_work,
+    pipelined_pass_s,
+    prefill_work,
+    step_time,
+)
+from aidc.model.serve_format import ServeFormat
+from aidc.units import GIGA
+
+KV_EXACT, KV_FREE_FRACTION, KV_TOTAL_FRACTION = 0, 1, 2
+_POLICY = {
+    "exact": KV_EXACT,
+    "free_fraction": KV_FREE_FRACTION,
+    "total_fraction": KV_TOTAL_FRACTION,
+}
+
+GENERIC_ENGINE = {
+    "kernels_per_layer": 12.0,
+    "host_s_per_kernel": 0.0,
+    "elementwise_passes_h": 10.0,
+    "elementwise_passes_f": 2.0,
+    "max_batch_size": 256.0,
+    "max_num_tokens": 8192.0,
+    "kv_memory_policy": "total_fraction",
+    "kv_memory_fraction": 0.9,
+    "kv_block_tokens": 16.0,
+    "runtime_memory_bytes": 1.0 * GIGA,
+}
+"""Assumed generic engine for records that give no serving facts: a fused C++ runtime
+(FasterTransformer counts 6 GEMMs + 6 kernels per layer, docs/bert_guide.md), vLLM's
+defaults for batching and memory (max_num_seqs 256, gpu_memory_utilization 0.9, block 16)."""
+
+_LOW_PRECISION = {Precision.FP8, Precision.INT8, Precision.INT4, Precision.FP4}
+ACTIVATION_WORKSPACE_H = 4.0
+"""Activation buffers live during a step, in units of ``tokens x hidden`` (the layer input,
+QKV output and attention output) plus two of ``tokens x ffn / tp`` (MLP up and activation)."""
+
+
+def _get(stack: SoftwareStack | None, name: str) -> float:
+    value = None if stack is None else getattr(stack, name)
+    return float(GENERIC_ENGINE[name] if value is None else value)
+
+
+def engine_arrays(
+    stacks: Sequence[SoftwareStack | None], precisions: Sequence[Precision]
+) -> EngineArrays:
+    """Engine facts per row (``None``: the generic engine)."""
+    policy = []
+    for s in stacks:
+        name = (s.kv_memory_policy if s is not None else None) or GENERIC_ENGINE["kv_memory_policy"]
+        policy.append(_POLICY[str(name)])
+    return EngineArrays(
+        kernels_per_layer=np.array([_get(s, "kernels_per_layer") for s in stacks]),
+        host_s_per_kernel=np.array([_get(s, "host_s_per_kernel") for s in stacks]),
+        fused_attention=np.array(
+            [
+                s is not None and p in s.fused_attention
+                for s, p in zip(stacks, precisions, strict=True)
+            ]
+        ),
+        elementwise_passes_h=np.array([_get(s, "elementwise_passes_h") for s in stacks]),
+        elementwise_passes_f=np.array([_get(s, "elementwise_passes_f") for s in stacks]),
+        remove_padding=np.array([bool(s is not None and s.remove_padding) for s in stacks]),
+        kv_cache=np.array([bool(s is None or s.kv_cache) for s in stacks]),
+        max_batch=np.array([_get(s, "max_batch_size") for s in stacks]),
+        max_num_tokens=np.array([_get(s, "max_num_tokens") for s in stacks]),
+        kv_policy=np.array(policy, dtype=float),
+        kv_fraction=np.array([_get(s, "kv_memory_fraction") for s in stacks]),
+        kv_block_tokens=np.array([_get(s, "kv_block_tokens") for s in stacks]),
+        runtime_memory_bytes=np.array([_get(s, "runtime_memory_bytes") for s in stacks]),
+    )
+
+
+def build_deployment(
+    archs: Sequence[ModelArch],
+    accelerators: Sequence[Accelerator],
+    engines: Sequence[SoftwareStack | None],
+    formats: Sequence[ServeFormat],
+    *,
+    tp: np.ndarray,
+    pp: np.ndarray,
+    links: dict[str, Link],
+    efficiency: dict[str, np.ndarray],
+) -> Deployment:
+    """Gather one row per (model, accelerator, engine, format, tp, pp).
+
+    ``efficiency`` holds the :class:`StepEfficiency` fields as arrays (from
+    :func:`aidc.catalog.inference_calibration.efficiency_columns`). A device without a
+    fast path for the format's precision gets a NaN peak (callers treat it as infeasible).
+    """
+    precs = [f.compute for f in formats]
+    hw = hardware_arrays(accelerators, precs, links)
+    attn = []
+    for acc, p, peak in zip(accelerators, precs, hw.peak_flops_per_s, strict=True):
+        if p in _LOW_PRECISION:
+            half = acc.peak_for(Precision.BF16) or acc.peak_for(Precision.FP16)
+            attn.append(min(half, peak) if half else peak)
+        else:
+            attn.append(peak)
+    return Deployment(
+        arch=ArchArrays.from_archs(archs),
+        hw=hw,
+        attn_peak_flops_per_s=np.array(attn, dtype=float),
+        fmt=FormatArrays(
+            weight_bytes=np.array([f.weight_bytes for f in formats]),
+            embed_bytes=np.array([f.embed_bytes for f in formats]),
+            act_bytes=np.array([f.act_bytes for f in formats]),
+            kv_bytes=np.array([f.kv_bytes for f in formats]),
+            gemm_flop_factor=np.array([f.gemm_flop_factor for f in formats]),
+            quant_kernels_per_layer=np.array([f.quant_kernels_per_layer for f in formats]),
+        ),
+        engine=engine_arrays(engines, precs),
+        eff=StepEfficiency(**{k: np.asarray(v, dtype=float) for k, v in efficiency.items()}),
+        tp=np.asarray(tp, dtype=float),
+        pp=np.asarray(pp, dtype=float),
+    )
+
+
+# ----------------------------------------------------------------------------- memory
 
 
 @dataclass(frozen=True)
-class InferenceEfficiency:
-    compute: float  # achieved fraction of dense peak on matrix work
-    memory_bw: float  # achieved fraction of HBM bandwidth when streaming weights/KV
-    step_overhead_s: float  # fixed per-step engine overhead (scheduling, launch)
+class MemoryEstimate:
+    """Bytes per device (the most loaded pipeline stage)."""
+
+    weights_bytes: np.ndarray
+    kv_bytes_per_token: np.ndarray
+    activation_bytes: np.ndarray
+    overhead_bytes: np.ndarray
+    kv_bytes: np.ndarray  # held for the batch (exact) or reserved as a pool
+    used_bytes: np.ndarray  # peak use
+    capacity_bytes: np.ndarray
+    max_concurrency: np.ndarray  # requests of n_in + n_out tokens whose KV fits
+    fits: np.ndarray
+    shortfall_bytes: np.ndarray  # how much is missing where it does not fit
+
+    @property
+    def kv_capacity_tokens(self) -> np.ndarray:
+        return self.kv_bytes / np.maximum(self.kv_bytes_per_token, 1e-30)
 
 
-def tp_allreduce_time_s(
-    hw: HardwareArrays, tp: np.ndarray, n_layers: int, bytes_per_allreduce: np.ndarray
-) -> np.ndarray:
-    """Two ring all-reduces per layer (after attention and after the MLP)."""
-    bw = np.where(
-        tp <= hw.scaleup_domain_devices, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
+def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
+    """``((N - N_emb) b_w + N_emb b_emb) / (tp pp)``: embeddings and LM head at their own width."""
+    a, f = dep.arch, dep.fmt
+    return ((a.total_params - a.embed_params) * f.weight_bytes + a.embed_params * f.embed_bytes) / (
+        dep.tp * dep.pp
     )
-    bw = np.where(bw > 0, bw, hw.scaleout_bw_bytes_per_s)
-    lat = np.where(tp <= hw.scaleup_domain_devices, hw.scaleup_latency_s, hw.scaleout_latency_s)
-    per = 2.0 * (tp - 1) / tp * bytes_per_allreduce / bw + 2.0 * (tp - 1) * lat
-    return np.where(tp > 1, 2.0 * n_layers * per, 0.0)
+
+
+def kv_bytes_per_token_per_device(dep: Deployment) -> np.ndarray:
+    """``2 L n_kv d b_kv / (tp pp)``, with at least one KV head per TP rank (0 for encoders,
+    which keep no cache between passes)."""
+    a = dep.arch
+    heads = np.maximum(a.kv_heads, dep.tp) / a.kv_heads
+    return np.where(
+        a.causal, a.kv_elems_per_token * heads * dep.fmt.kv_bytes / dep.tp / dep.pp, 0.0
+    )
+
+
+def activation_bytes(
+    dep: Deployment, batch: np.ndarray, tokens: np.ndarray, seq: np.ndarray
+) -> np.ndarray:
+    """Live activations of the largest step: ``T (4 h + 2 f / tp) b_a`` plus fp32 logits
+    ``B V / tp`` and, without fused attention, two ``B n_q / tp x s x s`` score buffers."""
+    a, f = dep.arch, dep.fmt
+    width = np.where(a.n_experts > 1, a.experts_per_token * a.expert_ffn, a.ffn)
+    act = tokens * (ACTIVATION_WORKSPACE_H * a.hidden + 2.0 * width / dep.tp) * f.act_bytes
+    logits = batch * a.lm_head_params / np.maximum(a.hidden, 1.0) / dep.tp * 4.0
+    scores = np.where(
+        dep.engine.fused_attention,
+        0.0,
+        2.0 * batch * a.n_heads / dep.tp * seq * seq * np.maximum(f.act_bytes, 2.0),
+    )
+    return act + logits + scores
+
+
+def memory_estimate(
+    dep: Deployment,
+    *,
+    batch: np.ndarray | float,
+    input_len: np.ndarray | float,
+    output_len: np.ndarray | float,
+) -> MemoryEstimate:
+    """Memory per device for ``batch`` requests of ``input_len + output_len`` tokens."""
+    eng = dep.engine
+    b = np.asarray(batch, float) + 0.0 * dep.tp
+    n_in = np.asarray(input_len, float) + 0.0 * dep.tp
+    seq = n_in + np.asarray(output_len, float)
+    weights = weight_bytes_per_device(dep)
+    kv_tok = kv_bytes_per_token_per_device(dep)
+    pooled = eng.kv_policy != KV_EXACT
+    step_tokens = np.where(pooled, np.minimum(b * n_in, eng.max_num_tokens), b * n_in)
+    act = activation_bytes(
+        dep, np.where(pooled, np.minimum(b, eng.max_batch), b), step_tokens, n_in
+    )
+    overhead = np.where(
+        np.isfinite(dep.eff.memory_overhead_bytes),
+        dep.eff.memory_overhead_bytes,
+        eng.runtime_memory_bytes,
+    )
+    cap = dep.hw.memory_bytes
+    fixed = weights + act + overhead
+    pool = np.where(
+        eng.kv_policy == KV_FREE_FRACTION,
+        eng.kv_fraction * (cap - fixed),
+        eng.kv_fraction * cap - fixed,
+    )
+    pool = np.maximum(pool, 0.0)
+    per_request = (
+        np.where(pooled, np.ceil(seq / eng.kv_block_tokens) * eng.kv_block_tokens, seq) * kv_tok
+    )
+    kv_exact = b * seq * kv_tok
+    kv = np.where(pooled, pool, kv_exact)
+    used = fixed + kv
+    room = np.where(pooled, pool, np.maximum(cap - fixed, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        max_conc = np.where(
+            per_request > 0, np.floor(room / per_request), np.inf
+        )  # encoders: no KV
+    fits = np.where(pooled, (fixed <= cap) & (max_conc >= 1), used <= cap) & np.isfinite(
+        dep.hw.peak_flops_per_s
+    )
+    shortfall = np.where(
+        pooled, np.maximum(fixed + per_request - cap, 0.0), np.maximum(used - cap, 0.0)
+    )
+    return MemoryEstimate(
+        weights_bytes=weights,
+        kv_bytes_per_token=kv_tok,
+        activation_bytes=act,
+        overhead_bytes=overhead,
+        kv_bytes=kv,
+        used_bytes=used,
+        capacity_bytes=cap + 0.0 * used,
+        max_concurrency=max_conc,
+        fits=fits,
+        shortfall_bytes=shortfall,
+    )
+
+
+# ---------------------------------------------------------------------------- generation
 
 
 @dataclass(frozen=True)
 class GenerationEstimate:
-    weights_bytes_per_device: np.ndarray
-    kv_bytes_per_token_per_device: np.ndarray
-    max_concurrency: np.ndarray  # requests whose KV fits at the mean context
-    prefill_s: np.ndarray  # one request's prompt
-    decode_step_s: np.ndarray  # at the chosen batch
-    batch: np.ndarray
-    tokens_per_s: np.ndarray  # output tokens/s per replica at that batch
-    requests_per_s: np.ndarray  # per replica capacity
-    fits: np.ndarray
+    """Per-request latencies and per-group throughput of a generation service."""
+
+    batch: np.ndarray  # requests sharing the steps
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    e2e_s: np.ndarray
+    output_tokens_per_s: np.ndarray  # the whole TP x PP group
+    requests_per_s: np.ndarray
+    queue_s: np.ndarray  # waiting for a slot (closed loop beyond capacity)
+    memory: MemoryEstimate
+
+    input_len: np.ndarray
+
+    @property
+    def prefill_tokens_per_s(self) -> np.ndarray:
+        """Prompt tokens per second of the first pass (the request's own prompt only)."""
+        return self.input_len / self.ttft_s
+
+    @property
+    def decode_tokens_per_s_per_user(self) -> np.ndarray:
+        return 1.0 / self.tpot_s
 
 
-def estimate_generation(
-    arch: ModelArch,
-    hw: HardwareArrays,
+def _add(w1: StepWork, w2: StepWork) -> StepWork:
+    return StepWork(
+        tokens=w1.tokens + w2.tokens,
+        qk_pairs=w1.qk_pairs + w2.qk_pairs,
+        kv_read_tokens=w1.kv_read_tokens + w2.kv_read_tokens,
+        logits_tokens=w1.logits_tokens + w2.logits_tokens,
+    )
+
+
+def static_generation(
+    dep: Deployment,
     *,
-    tp: np.ndarray,
-    weight_bytes_per_param: np.ndarray,
-    kv_bytes_per_element: np.ndarray,
-    input_tokens: float,
-    output_tokens: float,
-    batch: np.ndarray,
-    eff: InferenceEfficiency,
-    memory_reserve_fraction: float,
+    batch: np.ndarray | float,
+    input_len: np.ndarray | float,
+    output_len: np.ndarray | float,
 ) -> GenerationEstimate:
-    pc = param_counts(arch)
-    weights_dev = pc.total * weight_bytes_per_param / tp
-    active_weight_bytes = pc.active * weight_bytes_per_param / tp
-    kv_tok_dev = kv_cache_bytes_per_token(arch, 1.0) * kv_bytes_per_element / tp
-    ctx_mean = input_tokens + output_tokens / 2.0
-    usable = hw.memory_bytes * (1.0 - memory_reserve_fraction) - weights_dev
-    max_conc = np.floor(np.maximum(usable, 0.0) / (kv_tok_dev * (input_tokens + output_tokens)))
-    b = np.minimum(batch, np.maximum(max_conc, 1))
-    peak = hw.peak_flops_per_s * eff.compute
-    bw = hw.hbm_bw_bytes_per_s * eff.memory_bw
-    prefill_flops = forward_flops_per_token(arch, input_tokens) * input_tokens
-    act_prefill = input_tokens * arch.hidden_size * 2.0
-    prefill = (
-        np.maximum(prefill_flops / (tp * peak), active_weight_bytes / bw)
-        + tp_allreduce_time_s(hw, tp, arch.n_layers, np.full_like(tp, act_prefill, dtype=float))
-        + eff.step_overhead_s
-    )
-    decode_flops = b * forward_flops_per_token(arch, ctx_mean)
-    # MoE: with B tokens in flight, more experts are touched; bound by total weights
-    touched = (
-        np.minimum(weights_dev, active_weight_bytes * np.maximum(b, 1))
-        if arch.is_moe
-        else active_weight_bytes
-    )
-    decode_bytes = touched + b * ctx_mean * kv_tok_dev
-    act_decode = b * arch.hidden_size * 2.0
-    decode = (
-        np.maximum(decode_flops / (tp * peak), decode_bytes / bw)
-        + tp_allreduce_time_s(hw, tp, arch.n_layers, act_decode)
-        + eff.step_overhead_s
-    )
-    tokens_per_s = b / decode
-    # a replica serves a request in prefill + output_tokens decode steps, b at a time
-    time_per_request = prefill + output_tokens * decode
-    requests_per_s = b / time_per_request
-    fits = (usable > 0) & (max_conc >= 1) & np.isfinite(hw.peak_flops_per_s)
+    """A static batch generated to the end (see the module docstring)."""
+    b = np.asarray(batch, float) + 0.0 * dep.tp
+    n_in = np.asarray(input_len, float) + 0.0 * dep.tp
+    n_out = np.maximum(np.asarray(output_len, float) + 0.0 * dep.tp, 1.0)
+    # micro-batches: FasterTransformer picks them per case; take the faster of none and pp
+    m = np.minimum(b, dep.pp)
+
+    def best_pass(work: StepWork) -> np.ndarray:
+        return np.minimum(
+            pipelined_pass_s(dep, work, np.ones_like(m)), pipelined_pass_s(dep, work, m)
+        )
+
+    ttft = best_pass(prefill_work(b, n_in))
+    tpot = best_pass(decode_work(b, n_in + n_out / 2.0, dep.engine.kv_cache))
+    e2e = ttft + (n_out - 1.0) * tpot
+    mem = memory_estimate(dep, batch=b, input_len=n_in, output_len=n_out)
     return GenerationEstimate(
-        weights_bytes_per_device=weights_dev,
-        kv_bytes_per_token_per_device=kv_tok_dev,
-        max_concurrency=max_conc,
-        prefill_s=prefill,
-        decode_step_s=decode,
         batch=b,
-        tokens_per_s=tokens_per_s,
-        requests_per_s=requests_per_s,
-        fits=fits,
+        ttft_s=ttft,
+        tpot_s=tpot,
+        e2e_s=e2e,
+        output_tokens_per_s=b * n_out / e2e,
+        requests_per_s=b / e2e,
+        queue_s=np.zeros_like(e2e),
+        memory=mem,
+        input_len=n_in,
     )
+
+
+def continuous_generation(
+    dep: Deployment,
+    *,
+    input_len: np.ndarray | float,
+    output_len: np.ndarray | float,
+    concurrency: np.ndarray | float = np.inf,
+) -> GenerationEstimate:
+    """Continuous batching with ``concurrency`` requests in the system (closed loop;
+    ``inf``: an offline queue that keeps every slot busy). See the module docstring."""
+    n_in = np.asarray(input_len, float) + 0.0 * dep.tp
+    n_out = np.maximum(np.asarray(output_len, float) + 0.0 * dep.tp, 1.0)
+    want = np.asarray(concurrency, float) + 0.0 * dep.tp
+    probe = memory_estimate(
+        dep, batch=np.minimum(want, dep.engine.max_batch), input_len=n_in, output_len=n_out
+    )
+    slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * dep.pp)
+    B = np.maximum(np.minimum(slots, want), 1.0)
+    pp = dep.pp
+    ctx = n_in + n_out / 2.0
+    # iterations per generation cycle of B requests: one per output token, more when the
+    # prompts do not fit the token budget alongside the decodes
+    budget = np.maximum(dep.engine.max_num_tokens, 1.0)
+    iters = np.maximum(n_out, np.ceil(B * (n_in + n_out) / budget))
+    dec_seqs = B * n_out / iters / pp  # per micro-batch and iteration
+    pre_tokens = B * n_in / iters / pp
+    mixed = _add(decode_work(dec_seqs, ctx), prefill_work(pre_tokens / n_in, n_in))
+    st = step_time(dep, mixed)
+    round_s = pp * (st.stage_s + st.lm_head_s + st.p2p_s + st.overhead_s)
+    cycle = iters * round_s
+    tpot = cycle / n_out
+    # a new request's prompt rides in one pipelined pass with the others' work
+    first = _add(prefill_work(1.0, n_in), decode_work(np.maximum(dec_seqs * pp - 1.0, 0.0), ctx))
+    ttft_service = pipelined_pass_s(dep, first, np.ones_like(pp))
+    e2e_service = ttft_service + (n_out - 1.0) * tpot
+    req_per_s = B / cycle
+    queue = np.where(want > B, np.maximum(want / req_per_s - e2e_service, 0.0), 0.0)
+    queue = np.where(np.isfinite(want), queue, np.inf)
+    mem = memory_estimate(dep, batch=B, input_len=n_in, output_len=n_out)
+    return GenerationEstimate(
+        batch=B,
+        ttft_s=ttft_service + queue,
+        tpot_s=tpot,
+        e2e_s=e2e_service + queue,
+        output_tokens_per_s=B * n_out / cycle,
+        requests_per_s=req_per_s,
+        queue_s=queue,
+        memory=mem,
+        input_len=n_in,
+    )
+
+
+# ------------------------------------------------------------------------------ encoders
 
 
 @dataclass(frozen=True)
 class EncoderEstimate:
     latency_s: np.ndarray  # one batch
-    requests_per_s: np.ndarray  # per replica
-    weights_bytes_per_device: np.ndarray
-    fits: np.ndarray
+    sequences_per_s: np.ndarray  # per replica
+    memory: MemoryEstimate
 
 
-def estimate_encoder(
-    arch: ModelArch,
-    hw: HardwareArrays,
+def encoder_pass(
+    dep: Deployment,
     *,
-    weight_bytes_per_param: np.ndarray,
-    seq_len: float,
-    batch: np.ndarray,
-    eff: InferenceEfficiency,
+    batch: np.ndarray | float,
+    seq_len: np.ndarray | float,
+    real_len: np.ndarray | float | None = None,
 ) -> EncoderEstimate:
-    pc = param_counts(arch)
-    weights = pc.total * weight_bytes_per_param
-    flops = forward_flops_per_token(arch, seq_len, include_lm_head=False) * seq_len * batch
-    act_bytes = batch * seq_len * arch.hidden_size * 2.0 * arch.n_layers * 4
-    compute = flops / (hw.peak_flops_per_s * eff.compute)
-    memory = (weights + act_bytes) / (hw.hbm_bw_bytes_per_s * eff.memory_bw)
-    latency = np.maximum(compute, memory) + eff.step_overhead_s
-    fits = (weights + act_bytes < hw.memory_bytes) & np.isfinite(hw.peak_flops_per_s)
-    return EncoderEstimate(
-        latency_s=latency,
-        requests_per_s=batch / latency,
-        weights_bytes_per_device=np.broadcast_to(weights, latency.shape).astype(float),
-        fits=fits,
+    """One encoder forward over ``batch`` sequences padded to ``seq_len`` whose real
+    length is ``real_len`` (default: no padding). Engines that remove padding compute on
+    real tokens only."""
+    b = np.asarray(batch, float) + 0.0 * dep.tp
+    s = np.asarray(seq_len, float) + 0.0 * dep.tp
+    r = s if real_len is None else np.asarray(real_len, float) + 0.0 * dep.tp
+    work = encoder_work(b, s, r, dep.engine.remove_padding)
+    latency = pipelined_pass_s(dep, work, np.minimum(b, dep.pp))
+    mem = memory_estimate(
+        dep, batch=b, input_len=np.where(dep.engine.remove_padding, r, s), output_len=0.0
     )
+    return EncoderEstimate(latency_s=latency, sequences_per_s=b / latency, memory=mem)

@@ -248,3 +248,58 @@ def kv_cache_bytes_per_token(arch: ModelArch, bytes_per_element: float) -> float
 
 def weight_bytes(arch: ModelArch, bytes_per_param: float) -> float:
     return param_counts(arch).total * bytes_per_param
+
+
+# --- Inference helpers (added for the serving model; pure functions of the architecture) ---
+
+
+def dense_matmul_params(arch: ModelArch) -> float:
+    """Weights every token multiplies through, LM head excluded (attention, dense MLPs,
+    shared experts and routers). Routed experts are counted by :func:`expert_params`."""
+    pc = param_counts(arch)
+    n_moe = n_moe_layers(arch)
+    mlp_mats = 3 if arch.gated_mlp else 2
+    f_moe = arch.moe_ffn_hidden_size or arch.ffn_hidden_size
+    shared_and_router = n_moe * (
+        arch.n_shared_experts * mlp_mats * arch.hidden_size * f_moe
+        + (arch.hidden_size * arch.n_experts if arch.is_moe else 0)
+    )
+    return pc.attention + pc.mlp_dense + shared_and_router
+
+
+def expert_params(arch: ModelArch) -> float:
+    """Parameters of one routed expert (one MLP of width ``moe_ffn_hidden_size``); 0 if dense."""
+    if not arch.is_moe:
+        return 0.0
+    mlp_mats = 3 if arch.gated_mlp else 2
+    return float(mlp_mats * arch.hidden_size * (arch.moe_ffn_hidden_size or arch.ffn_hidden_size))
+
+
+def lm_head_params(arch: ModelArch) -> float:
+    """Output projection ``vocab x hidden`` (the embedding matrix when tied)."""
+    return float(arch.vocab_size * arch.hidden_size)
+
+
+def attention_flops_per_query_key(arch: ModelArch) -> float:
+    """FLOP for one (query, key) pair across all layers and heads: ``4 L n_q d``.
+
+    ``QK^T`` and ``softmax(.) V`` each cost ``2 d`` per pair and head (Dao et al. 2022,
+    FlashAttention, arXiv 2205.14135, section 3).
+    """
+    return 4.0 * arch.n_layers * arch.n_heads * arch.head_size
+
+
+def causal_query_key_pairs(n_tokens: float, past_tokens: float = 0.0) -> float:
+    """(query, key) pairs when ``n_tokens`` new tokens attend causally after ``past_tokens``.
+
+    ``sum_{i=1..n} (past + i) = n * past + n (n + 1) / 2``.
+    """
+    return n_tokens * past_tokens + n_tokens * (n_tokens + 1.0) / 2.0
+
+
+def kv_cache_bytes(arch: ModelArch, tokens: float, bytes_per_element: float) -> float:
+    """KV-cache bytes for ``tokens`` cached tokens: ``tokens * 2 L n_kv d * bytes``.
+
+    Linear in the context: MHA keeps ``n_kv = n_q`` heads, GQA a divisor of them and MQA one.
+    """
+    return tokens * kv_cache_bytes_per_token(arch, bytes_per_element)

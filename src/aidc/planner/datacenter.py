@@ -18,10 +18,16 @@ from aidc.units import HOUR, JOULES_PER_KWH, KILO, TERA, YEAR, fmt_bytes_decimal
 TCO_YEARS = 3.0
 
 
-def _sum(decisions: list[WorkloadDecision], key: str) -> float:
+def _on_prem(d: WorkloadDecision) -> bool:
+    return d.chosen is not None and d.chosen.plan.get("deployment") != "cloud"
+
+
+def _sum(decisions: list[WorkloadDecision], key: str, on_prem_only: bool = False) -> float:
+    """Sum of the chosen designs' ``key``; ``on_prem_only`` skips cloud-deployed pools,
+    whose power, racks and hardware belong to the provider, not to this site."""
     total = 0.0
     for d in decisions:
-        if d.chosen is not None:
+        if d.chosen is not None and (_on_prem(d) or not on_prem_only):
             v = d.chosen.metrics.get(key)
             if v is not None and math.isfinite(v):
                 total += v
@@ -142,14 +148,17 @@ def assemble_datacenter(
             continue
         total_devices += ch.n_devices
         infra = ch.plan.get("infrastructure", {})
-        racks += float(infra.get("racks", 0.0) or 0.0)
-        liquid = liquid or infra.get("cooling") == "liquid"
+        on_site = _on_prem(d)
+        if on_site:
+            racks += float(infra.get("racks", 0.0) or 0.0)
+            liquid = liquid or infra.get("cooling") == "liquid"
         pools.append(
             {
                 "workload": d.workload,
                 "kind": d.kind,
                 "accelerator": ch.accelerator,
                 "devices": ch.n_devices,
+                "deployment": ch.plan.get("deployment", "on-prem"),
                 "plan": {k: v for k, v in ch.plan.items() if k != "infrastructure"},
                 "infrastructure": infra,
             }
@@ -159,7 +168,8 @@ def assemble_datacenter(
             runs = next(
                 (w.runs_per_year for w in scenario.workloads.training if w.name == d.workload), 1.0
             )
-            energy_kwh_year += (m.get("energy_kwh") or 0.0) * runs
+            if on_site:
+                energy_kwh_year += (m.get("energy_kwh") or 0.0) * runs
             reliability_rows.append(
                 {
                     "workload": d.workload,
@@ -172,7 +182,8 @@ def assemble_datacenter(
                 }
             )
         else:
-            energy_kwh_year += (m.get("facility_power_w") or 0.0) * YEAR / JOULES_PER_KWH
+            if on_site:
+                energy_kwh_year += (m.get("facility_power_w") or 0.0) * YEAR / JOULES_PER_KWH
             reliability_rows.append(
                 {
                     "workload": d.workload,
@@ -190,7 +201,7 @@ def assemble_datacenter(
     tiers = _data_tiers(scenario, facts)
     shared_it_w = services_w + tiers["power_w"]
     shared_capex = services_capex + tiers["hot_capex_usd"] + tiers["archive_capex_usd"]
-    it_w = _sum(decisions, "it_power_w") + shared_it_w
+    it_w = _sum(decisions, "it_power_w", on_prem_only=True) + shared_it_w
     facility_w = float(power.facility_power_w(it_w, facts.pue)) if pools else math.nan
     energy_kwh_year += float(power.energy_kwh(power.facility_power_w(shared_it_w, facts.pue), YEAR))
     racks += (
@@ -198,13 +209,13 @@ def assemble_datacenter(
     )
 
     capex_components = {
-        "compute": _sum(decisions, "capex_compute_usd"),
-        "network": _sum(decisions, "capex_network_usd"),
-        "storage": _sum(decisions, "capex_storage_usd")
+        "compute": _sum(decisions, "capex_compute_usd", on_prem_only=True),
+        "network": _sum(decisions, "capex_network_usd", on_prem_only=True),
+        "storage": _sum(decisions, "capex_storage_usd", on_prem_only=True)
         + tiers["hot_capex_usd"]
         + tiers["archive_capex_usd"],
         "services": services_capex,
-        "facility": _sum(decisions, "capex_facility_usd")
+        "facility": _sum(decisions, "capex_facility_usd", on_prem_only=True)
         + shared_it_w * facts.facility_build_usd_per_w,
     }
     capex_on_prem = (

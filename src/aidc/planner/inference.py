@@ -1,5 +1,17 @@
-"""Steps 2-3 for an inference service: enumerate hardware x engine x precision x TP x
-batch, evaluate, size replicas for the peak load, and give each design a verdict."""
+"""Steps 2-3 for an inference service: enumerate accelerator x engine x precision x TP,
+size the fleet that meets the SLO at peak, simulate the finalists, give each a verdict.
+
+* The fleet search is analytic (:mod:`aidc.model.serving`): for every candidate the
+  fewest replicas whose predicted p99 TTFT/TPOT (generation) or p99 latency (encoders)
+  meet the SLO at the peak rate, with queueing (M/G/c over the KV-limited slots for
+  continuous batching, M/D/1 on batches for static/dynamic batching).
+* The best candidates (``SIM_FINALISTS``) are then simulated
+  (:mod:`aidc.model.serving_sim`, Poisson or bursty arrivals at peak as the scenario says,
+  seeded; a trace file is not read by the pure planner); when the simulation
+  misses the SLO the fleet grows until it meets it, and the simulated tails are what the
+  design reports.
+* Availability adds spare replicas; power and cost follow.
+"""
 
 from __future__ import annotations
 
@@ -8,56 +20,46 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aidc.catalog.schema import Accelerator, Precision, SoftwareStack
+from aidc.catalog.inference_calibration import efficiency_columns
+from aidc.catalog.schema import Accelerator, ModelArch, Precision, SoftwareStack
 from aidc.decide.metrics import METRICS
-from aidc.model.hardware import hardware_arrays
-from aidc.model.inference import InferenceEfficiency, estimate_encoder, estimate_generation
-from aidc.model.transformer import param_counts
-from aidc.planner.common import (
-    best_per_group,
-    explain_winner,
-    rank_designs,
-    rejection_summary,
-    security_score,
+from aidc.model.inference import build_deployment, memory_estimate
+from aidc.model.inference_step import Deployment
+from aidc.model.serve_format import ServeFormat, serve_format
+from aidc.model.serving import (
+    FleetChoice,
+    LatencySlo,
+    ServiceLevel,
+    TrafficShape,
+    batch_fleet,
+    continuous_fleet,
+    engine_config,
+    step_cost,
 )
+from aidc.model.serving_sim import bursty_arrivals, make_requests, poisson_arrivals, simulate
+from aidc.model.transformer import param_counts
+from aidc.planner.common import explain_winner, rank_designs, rejection_summary, security_score
 from aidc.planner.context import PlanContext, candidate_accelerators
-from aidc.planner.infra_facts import infra_facts
-from aidc.planner.infrastructure import inference_infrastructure_metrics
+from aidc.planner.infra_facts import InfraFacts, infra_facts
+from aidc.planner.infrastructure import inference_infrastructure_metrics, inference_spares
 from aidc.planner.result import Design, WorkloadDecision
 from aidc.spec.scenario import InferenceService, Scenario
-from aidc.units import MILLISECOND
-
-TARGET_UTILISATION = 0.7
-"""Replicas are sized so that peak load uses at most this share of their capacity."""
-
-
-@dataclass(frozen=True)
-class ServeFormat:
-    """How a serving precision maps to compute format and bytes."""
-
-    compute: Precision
-    weight_bytes: float
-    kv_bytes: float
-
-
-SERVE_FORMATS: dict[str, ServeFormat] = {
-    "fp32": ServeFormat(Precision.FP32, 4.0, 4.0),
-    "tf32": ServeFormat(Precision.TF32, 4.0, 4.0),
-    "bf16": ServeFormat(Precision.BF16, 2.0, 2.0),
-    "fp16": ServeFormat(Precision.FP16, 2.0, 2.0),
-    "fp8": ServeFormat(Precision.FP8, 1.0, 1.0),
-    "int8": ServeFormat(Precision.INT8, 1.0, 2.0),
-    "int8-weight-only": ServeFormat(Precision.BF16, 1.0, 2.0),
-    "int4-weight-only": ServeFormat(Precision.BF16, 0.5, 2.0),
-    "fp4": ServeFormat(Precision.FP4, 0.5, 1.0),
-}
+from aidc.units import MILLISECOND, GiB
 
 DEFAULT_PRECISIONS = ("bf16", "fp8", "int8", "int4-weight-only")
 ENCODER_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
-DECODER_BATCHES = (1, 4, 8, 16, 32, 64, 128, 256)
+STATIC_DECODER_BATCHES = (1, 4, 16, 64, 256)
 TP_CHOICES = (1, 2, 4, 8)
+DYNAMIC_QUEUE_DELAY_S = 2 * MILLISECOND
+"""Triton / TF Serving dynamic batchers wait a few milliseconds to fill a batch."""
 
-VENDOR_TAG = {"NVIDIA": "nvidia", "AMD": "amd", "Google": "tpu", "Intel": "intel"}
+SIM_FINALISTS = 3
+SIM_SEED = 20240601
+SIM_REQUESTS = 20_000
+SIM_MAX_S = 600.0
+SIM_EXTRA_REPLICA_STEPS = 6
+
+VENDOR_TAG = {"NVIDIA": "nvidia", "AMD": "amd", "Google": "tpu", "Intel": "intel", "Apple": "apple"}
 
 INFERENCE_METRICS_GEN = [
     "ttft_p99_s",
@@ -82,6 +84,8 @@ def engines_for(
     ctx: PlanContext, svc: InferenceService, acc: Accelerator, kind: str
 ) -> list[SoftwareStack]:
     tag = VENDOR_TAG.get(acc.vendor, acc.vendor.lower())
+    if acc.kind == "cpu":
+        tag = "cpu"
     wanted = None if svc.engines == "auto" else {e.lower() for e in svc.engines}
     out = []
     for s in ctx.catalog.software:
@@ -96,182 +100,310 @@ def engines_for(
     return out
 
 
-def _replicas(peak_rps: float, per_replica_rps: float, availability: float) -> int:
-    """Replicas to carry the peak at the target utilisation, plus spares for availability.
+@dataclass(frozen=True)
+class _Candidate:
+    acc: Accelerator
+    prec: str
+    fmt: ServeFormat
+    eng: SoftwareStack
+    tp: int
 
-    One spare covers a replica failure for 99.9%; 99.99% and above keep two.
-    """
-    if not per_replica_rps > 0:
-        return 0
-    base = max(1, math.ceil(peak_rps / (per_replica_rps * TARGET_UTILISATION)))
-    spares = 0 if availability < 0.999 else (1 if availability < 0.9999 else 2)
-    return base + spares
+
+def _enumerate(
+    ctx: PlanContext, svc: InferenceService, scenario: Scenario, arch: ModelArch, kind: str
+) -> list[_Candidate]:
+    precisions = list(DEFAULT_PRECISIONS) if svc.precisions == "auto" else list(svc.precisions)
+    out = []
+    for acc in candidate_accelerators(ctx.catalog, scenario.constraints):
+        for prec in precisions:
+            fmt = serve_format(prec)
+            if acc.peak_for(fmt.compute) is None:
+                continue
+            for eng in engines_for(ctx, svc, acc, kind):
+                base = (
+                    Precision(prec.split("-")[0])
+                    if prec.split("-")[0] in Precision.__members__.values()
+                    else fmt.compute
+                )
+                if fmt.compute not in eng.precisions and base not in eng.precisions:
+                    continue
+                tps = (1,) if kind == "encoder" or not eng.parallelism else TP_CHOICES
+                for tp in tps:
+                    if tp > max(acc.scaleup_domain_devices, 1) or arch.n_heads % tp:
+                        continue
+                    out.append(_Candidate(acc, prec, fmt, eng, tp))
+    return out
+
+
+def _deployment(ctx: PlanContext, arch: ModelArch, cands: list[_Candidate]) -> Deployment:
+    links = {lk.id: lk for lk in ctx.catalog.links}
+    keys = [(c.acc.id, c.eng.id, c.fmt.name) for c in cands]
+    return build_deployment(
+        [arch] * len(cands),
+        [c.acc for c in cands],
+        [c.eng for c in cands],
+        [c.fmt for c in cands],
+        tp=np.array([c.tp for c in cands], dtype=float),
+        pp=np.ones(len(cands)),
+        links=links,
+        efficiency=efficiency_columns(ctx.calibration, keys),
+    )
+
+
+def _simulate(
+    dep: Deployment,
+    traffic: TrafficShape,
+    slo: LatencySlo,
+    policy: str,
+    batch: int,
+    replicas: int,
+    arrival: str = "poisson",
+) -> dict[str, float]:
+    """Simulated tails of one design at peak (Poisson or bursty arrivals, seeded)."""
+    rng = np.random.default_rng(SIM_SEED)
+    duration = min(SIM_MAX_S, SIM_REQUESTS / max(traffic.rate_per_s, 1e-9))
+    arrive = bursty_arrivals if arrival == "bursty" else poisson_arrivals
+    req = make_requests(
+        arrive(rng, traffic.rate_per_s, duration),
+        rng,
+        input_mean=traffic.input_mean,
+        output_mean=traffic.output_mean,
+        input_p99=traffic.input_p99,
+        output_p99=traffic.output_p99,
+    )
+    cost = step_cost(dep, ref_batch=max(batch / 2.0, 1.0))
+    eng = engine_config(
+        dep,
+        input_len=traffic.input_mean,
+        output_len=max(traffic.output_mean, 1.0),
+        policy=policy,
+        max_batch=batch,
+        max_queue_delay_s=DYNAMIC_QUEUE_DELAY_S if policy == "dynamic" else 0.0,
+    )
+    res = simulate(req, cost, eng, replicas=replicas)
+    return res.summary(
+        ttft_slo_s=slo.ttft_s, tpot_slo_s=slo.tpot_s, e2e_slo_s=slo.e2e_s, warmup_s=duration * 0.1
+    )
+
+
+def _sim_meets(s: dict[str, float], slo: LatencySlo) -> bool:
+    ok = s["completed"] >= 0.99 * s["requests"]
+    for key, lim in (
+        ("ttft_p99_s", slo.ttft_s),
+        ("tpot_p99_s", slo.tpot_s),
+        ("e2e_p99_s", slo.e2e_s),
+    ):
+        if lim is not None:
+            ok &= s[key] <= lim
+    return bool(ok)
+
+
+# --------------------------------------------------------------------- power and cost
+# (the infrastructure models will replace this block: keep it self-contained)
+
+
+# ------------------------------------------------------------------------------ planner
 
 
 def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) -> WorkloadDecision:
     arch = ctx.models[svc.name]
     kind = "encoder" if svc.task != "generation" else "decoder"
-    precisions = list(DEFAULT_PRECISIONS) if svc.precisions == "auto" else list(svc.precisions)
     ensemble_k = max([e.k for e in scenario.ensembles if e.service == svc.name], default=1)
-    accs = candidate_accelerators(ctx.catalog, scenario.constraints)
-    cal = ctx.calibration
-    eff = InferenceEfficiency(
-        compute=cal.value("inference.compute_efficiency"),
-        memory_bw=cal.value("inference.memory_bw_efficiency"),
-        step_overhead_s=cal.value("inference.step_overhead_ms") * MILLISECOND,
-    )
-    links = {lk.id: lk for lk in ctx.catalog.links}
     t = svc.traffic
     in_tok = t.input_tokens.mean
     out_tok = t.output_tokens.mean if t.output_tokens else 0.0
-    pc = param_counts(arch)
+    traffic = TrafficShape(
+        rate_per_s=t.peak_rps * ensemble_k,
+        input_mean=in_tok,
+        output_mean=out_tok,
+        input_p99=t.input_tokens.p99,
+        output_p99=t.output_tokens.p99 if t.output_tokens else None,
+    )
+    s = svc.slo
+    slo = LatencySlo(
+        ttft_s=s.ttft_p99_ms * MILLISECOND if s.ttft_p99_ms else None,
+        tpot_s=s.tpot_p99_ms * MILLISECOND if s.tpot_p99_ms else None,
+        e2e_s=s.p99_latency_ms * MILLISECOND if s.p99_latency_ms else None,
+    )
     requirements = {
-        "params": pc.total,
-        "peak_rps": t.peak_rps * ensemble_k,
+        "params": param_counts(arch).total,
+        "peak_rps": traffic.rate_per_s,
         "mean_rps": t.mean_or_peak_rps * ensemble_k,
         "input_tokens": in_tok,
         "output_tokens": out_tok,
         "ensemble_k": ensemble_k,
     }
-    slo = svc.slo
-    facts = infra_facts(ctx.catalog, scenario.prices)
-    c = scenario.constraints
-    designs: list[Design] = []
-    n_eval = 0
-    for acc in accs:
-        for prec in precisions:
-            fmt = SERVE_FORMATS[prec]
-            if acc.peak_for(fmt.compute) is None:
-                continue
-            for eng in engines_for(ctx, svc, acc, kind):
-                if (
-                    fmt.compute not in eng.precisions
-                    and Precision(prec.split("-")[0]) not in eng.precisions
-                ):
-                    continue
-                if kind == "encoder":
-                    batches = np.array(ENCODER_BATCHES, dtype=float)
-                    tps = np.ones_like(batches)
-                    hw = hardware_arrays([acc] * len(batches), fmt.compute, links)
-                    est = estimate_encoder(
-                        arch,
-                        hw,
-                        weight_bytes_per_param=np.full_like(batches, fmt.weight_bytes),
-                        seq_len=in_tok,
-                        batch=batches,
-                        eff=eff,
-                    )
-                    # first cut: a request waits for the batch in service, then its own
-                    p99 = 2.0 * est.latency_s
-                    ok = est.fits & (p99 <= slo.p99_latency_ms * MILLISECOND)
-                    per_rep = est.requests_per_s
-                    objective = -per_rep
-                    i = int(best_per_group(np.zeros(len(batches), int), objective, ok)[0])
-                    n_eval += len(batches)
-                    latency = {"p99_latency_s": float(p99[i])}
-                    fits, meets = bool(est.fits[i]), bool(ok[i])
-                    plan_extra = {"batch": int(batches[i])}
-                    tp_i = 1
-                    per_rep_rps = float(per_rep[i])
-                else:
-                    tp_grid, b_grid = np.meshgrid(
-                        np.array(TP_CHOICES, float), np.array(DECODER_BATCHES, float), indexing="ij"
-                    )
-                    tps, batches = tp_grid.ravel(), b_grid.ravel()
-                    keep = (tps <= max(acc.scaleup_domain_devices, 1)) & (arch.kv_heads % 1 == 0)
-                    tps, batches = tps[keep], batches[keep]
-                    hw = hardware_arrays([acc] * len(tps), fmt.compute, links)
-                    est = estimate_generation(
-                        arch,
-                        hw,
-                        tp=tps,
-                        weight_bytes_per_param=np.full_like(tps, fmt.weight_bytes),
-                        kv_bytes_per_element=np.full_like(tps, fmt.kv_bytes),
-                        input_tokens=in_tok,
-                        output_tokens=out_tok,
-                        batch=batches,
-                        eff=eff,
-                        memory_reserve_fraction=cal.value("inference.memory_reserve_fraction"),
-                    )
-                    # first cut: TTFT waits for one decode step before its prefill runs
-                    ttft = est.prefill_s + est.decode_step_s
-                    tpot = est.decode_step_s + est.prefill_s / max(out_tok, 1.0)
-                    ok = est.fits.copy()
-                    if slo.ttft_p99_ms:
-                        ok &= ttft <= slo.ttft_p99_ms * MILLISECOND
-                    if slo.tpot_p99_ms:
-                        ok &= tpot <= slo.tpot_p99_ms * MILLISECOND
-                    # fewest devices per unit of throughput
-                    objective = tps / est.requests_per_s
-                    i = int(best_per_group(np.zeros(len(tps), int), objective, ok)[0])
-                    n_eval += len(tps)
-                    latency = {"ttft_p99_s": float(ttft[i]), "tpot_p99_s": float(tpot[i])}
-                    fits, meets = bool(est.fits[i]), bool(ok[i])
-                    plan_extra = {
-                        "batch": int(est.batch[i]),
-                        "max_concurrency": int(est.max_concurrency[i]),
-                    }
-                    tp_i = int(tps[i])
-                    per_rep_rps = float(est.requests_per_s[i])
-                replicas = _replicas(requirements["peak_rps"], per_rep_rps, svc.availability)
-                n_dev = replicas * tp_i
-                util = requirements["mean_rps"] / max(per_rep_rps * max(replicas, 1), 1e-12)
-                infra = inference_infrastructure_metrics(
-                    acc=acc,
-                    replicas=replicas,
-                    devices_per_replica=tp_i,
-                    replicas_for_load=_replicas(requirements["peak_rps"], per_rep_rps, 0.0),
-                    utilisation=util,
-                    mean_rps=requirements["mean_rps"],
-                    tokens_per_request=in_tok + out_tok,
-                    weight_bytes=pc.total * fmt.weight_bytes,
-                    service=svc,
-                    scenario=scenario,
-                    ctx=ctx,
-                    facts=facts,
+    cands = _enumerate(ctx, svc, scenario, arch, kind)
+    choices: list[FleetChoice | None] = [None] * len(cands)
+    dep_all = _deployment(ctx, arch, cands) if cands else None
+    policies = [
+        "continuous" if (c.eng.batching == "continuous" and kind == "decoder") else "dynamic"
+        for c in cands
+    ]
+    if dep_all is not None:
+        cont = np.array([p == "continuous" for p in policies])
+        if cont.any():
+            idx = np.flatnonzero(cont)
+            for i, ch in zip(idx, continuous_fleet(dep_all.take(idx), traffic, slo), strict=True):
+                choices[i] = ch
+        for nobatch in (False, True):
+            sel = np.array(
+                [
+                    not cont[i] and ((c.eng.batching == "none") == nobatch)
+                    for i, c in enumerate(cands)
+                ]
+            )
+            if sel.any():
+                idx = np.flatnonzero(sel)
+                batches = (
+                    (1,)
+                    if nobatch
+                    else (ENCODER_BATCHES if kind == "encoder" else STATIC_DECODER_BATCHES)
                 )
-                where = infra.deployment
-                sec, missing = security_score(acc, eng, c.security)
-                metrics = {
-                    **infra.metrics,
-                    **latency,
-                    "capacity_headroom": per_rep_rps
-                    * replicas
-                    / max(requirements["peak_rps"], 1e-12),
-                    "security_score": sec,
-                    "maintainability_score": eng.maturity * (1.0 - 0.05 * (tp_i > 1)),
-                    "replicas": float(replicas),
-                    "per_replica_rps": per_rep_rps,
-                }
-                reason = None
-                if not fits:
-                    reason = "memory: the model does not fit this device at this precision"
-                elif not meets:
-                    reason = "slo: no batch size meets the latency target"
-                elif infra.reason:
-                    reason = infra.reason
-                elif missing:
-                    reason = "security: missing " + ", ".join(missing)
-                elif not math.isfinite(infra.metrics["usd_per_million_tokens"]):
-                    reason = "price: no price for this accelerator in the catalog (give one under prices:)"
-                plan = {
-                    "engine": eng.id,
-                    "precision": prec,
-                    "tp": tp_i,
-                    "replicas": replicas,
-                    "deployment": where,
-                    **plan_extra,
-                    "infrastructure": infra.details,
-                }
-                designs.append(
-                    Design(
-                        svc.name, "inference", acc.id, n_dev, plan, metrics, reason is None, reason
-                    )
+                delay = 0.0 if kind == "decoder" else DYNAMIC_QUEUE_DELAY_S
+                found = batch_fleet(
+                    dep_all.take(idx), traffic, slo, batches=batches, max_queue_delay_s=delay
                 )
+                for i, ch in zip(idx, found, strict=True):
+                    choices[i] = ch
 
+    # best TP per (accelerator, precision, engine): fewest devices, then lowest tail
+    best: dict[tuple[str, str, str], int] = {}
+    for i, (c, ch) in enumerate(zip(cands, choices, strict=True)):
+        key = (c.acc.id, c.prec, c.eng.id)
+        lv = ch.level if ch else None
+        score = (0, lv.replicas * c.tp, lv.ttft_p99_s) if lv else (1, c.tp, 0.0)
+        j = best.get(key)
+        if j is None:
+            best[key] = i
+        else:
+            chj = choices[j]
+            lvj = chj.level if chj else None
+            sj = (0, lvj.replicas * cands[j].tp, lvj.ttft_p99_s) if lvj else (1, cands[j].tp, 0.0)
+            if score < sj:
+                best[key] = i
+
+    c_ = scenario.constraints
+    facts: InfraFacts = infra_facts(ctx.catalog, scenario.prices)
+    simulated: dict[int, tuple[int, dict[str, float]]] = {}
+
+    def design(i: int) -> Design:
+        cand, ch = cands[i], choices[i]
+        lv: ServiceLevel | None = ch.level if ch else None
+        reason = None
+        if ch is None or lv is None:
+            reason = _rejection(dep_all, i, traffic, ch, kind)
+        replicas = lv.replicas if lv else 0
+        sim = simulated.get(i)
+        if sim is not None:
+            replicas = sim[0]
+            if not _sim_meets(sim[1], slo):
+                reason = f"slo: simulated p99 misses the target even at {replicas} replicas"
+        weight_bytes = requirements["params"] * cand.fmt.weight_bytes
+        spares = (
+            inference_spares(
+                acc=cand.acc,
+                devices_per_replica=cand.tp,
+                replicas_for_load=replicas,
+                weight_bytes=weight_bytes,
+                availability_target=svc.availability,
+                facts=facts,
+            )
+            if lv
+            else 0
+        )
+        replicas_total = replicas + spares if lv else 0
+        n_dev = replicas_total * cand.tp
+        per_rep_rps = lv.capacity_rps_per_replica if lv else 0.0
+        util = requirements["mean_rps"] / max(per_rep_rps * max(replicas_total, 1), 1e-12)
+        infra = inference_infrastructure_metrics(
+            acc=cand.acc,
+            replicas=replicas_total,
+            devices_per_replica=cand.tp,
+            replicas_for_load=replicas,
+            utilisation=min(util, 1.0),
+            mean_rps=requirements["mean_rps"],
+            tokens_per_request=in_tok + out_tok,
+            weight_bytes=weight_bytes,
+            service=svc,
+            scenario=scenario,
+            ctx=ctx,
+            facts=facts,
+        )
+        where = infra.deployment
+        latency: dict[str, float] = {}
+        if kind == "decoder":
+            latency["ttft_p99_s"] = (
+                sim[1]["ttft_p99_s"] if sim else (lv.ttft_p99_s if lv else math.inf)
+            )
+            latency["tpot_p99_s"] = (
+                sim[1]["tpot_p99_s"] if sim else (lv.tpot_p99_s if lv else math.inf)
+            )
+        else:
+            latency["p99_latency_s"] = (
+                sim[1]["e2e_p99_s"] if sim else (lv.e2e_p99_s if lv else math.inf)
+            )
+        if sim:
+            latency["simulated"] = 1.0
+        sec, missing = security_score(cand.acc, cand.eng, c_.security)
+        metrics = {
+            **infra.metrics,
+            **latency,
+            # load growth the fleet absorbs within the SLO (spares count as capacity)
+            "capacity_headroom": (ch.headroom if ch else 0.0) * replicas_total / max(replicas, 1),
+            "security_score": sec,
+            "maintainability_score": cand.eng.maturity * (1.0 - 0.05 * (cand.tp > 1)),
+            "replicas": float(replicas_total),
+            "per_replica_rps": per_rep_rps,
+            "spare_replicas": float(spares),
+        }
+        if reason is None:
+            if infra.reason:
+                reason = infra.reason
+            elif missing:
+                reason = "security: missing " + ", ".join(missing)
+            elif not math.isfinite(infra.metrics["usd_per_million_tokens"]):
+                reason = (
+                    "price: no price for this accelerator in the catalog (give one under prices:)"
+                )
+        plan = {
+            "engine": cand.eng.id,
+            "precision": cand.prec,
+            "tp": cand.tp,
+            "replicas": replicas_total,
+            "batching": policies[i],
+            "batch": ch.batch if ch else 0,
+            "deployment": where,
+            "infrastructure": infra.details,
+        }
+        if cand.fmt.quality_risk:
+            plan["quality_risk"] = cand.fmt.quality_risk
+        return Design(
+            svc.name, "inference", cand.acc.id, n_dev, plan, metrics, reason is None, reason
+        )
+
+    # analytic ranking, then simulate the finalists and rank again with simulated tails
     names = INFERENCE_METRICS_GEN if kind == "decoder" else INFERENCE_METRICS_ENC
-    ranked = rank_designs(designs, names, scenario.preferences)
-    feasible = [d for d in ranked if d.feasible]
+    index = list(best.values())
+    ranked = rank_designs([design(i) for i in index], names, scenario.preferences)
+    order = [i for i in index if choices[i] is not None and choices[i].level is not None]  # type: ignore[union-attr]
+    rank_of = {
+        (d.accelerator, d.plan["precision"], d.plan["engine"]): k for k, d in enumerate(ranked)
+    }
+    order.sort(key=lambda i: rank_of[(cands[i].acc.id, cands[i].prec, cands[i].eng.id)])
+    for i in order[:SIM_FINALISTS]:
+        ch = choices[i]
+        assert ch is not None and ch.level is not None and dep_all is not None
+        row = dep_all.take(np.array([i]))
+        r = ch.level.replicas
+        for _ in range(SIM_EXTRA_REPLICA_STEPS):
+            summ = _simulate(row, traffic, slo, policies[i], ch.batch, r, t.arrival)
+            if _sim_meets(summ, slo):
+                break
+            r = max(r + 1, math.ceil(r * 1.25))
+        simulated[i] = (r, summ)
+    ranked = rank_designs([design(i) for i in index], names, scenario.preferences)
+    feasible_d = [d for d in ranked if d.feasible]
     rejected = [d for d in ranked if not d.feasible]
     units = {m: METRICS[m].unit for m in names}
     return WorkloadDecision(
@@ -279,10 +411,32 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         kind="inference",
         model=arch.id,
         requirements=requirements,
-        n_evaluated=n_eval,
-        n_feasible=len(feasible),
-        designs=feasible[:20] + rejected[:10],
+        n_evaluated=len(cands),
+        n_feasible=len(feasible_d),
+        designs=feasible_d[:20] + rejected[:10],
         rejection_summary=rejection_summary(ranked),
         metric_names=names,
         why_winner=explain_winner(ranked, names, units),
+    )
+
+
+def _rejection(
+    dep: Deployment | None, i: int, traffic: TrafficShape, ch: FleetChoice | None, kind: str
+) -> str:
+    """One line saying why no fleet of this design works (memory shortfall or SLO)."""
+    if dep is None:
+        return "engine: no candidate"
+    if ch is not None and ch.reason == "slo":
+        what = "p99 latency" if kind == "encoder" else "p99 TTFT/TPOT"
+        return f"slo: no replica count meets the {what} target at peak load"
+    row = dep.take(np.array([i]))
+    mem = memory_estimate(
+        row, batch=1.0, input_len=traffic.input_mean, output_len=traffic.output_mean
+    )
+    need = float(mem.weights_bytes[0] + mem.activation_bytes[0] + mem.overhead_bytes[0])
+    cap = float(mem.capacity_bytes[0])
+    short = float(mem.shortfall_bytes[0])
+    return (
+        f"memory: weights and buffers need {need / GiB:.1f} GiB per device, "
+        f"{cap / GiB:.1f} GiB available (short by {max(short, need - cap) / GiB:.1f} GiB)"
     )

@@ -382,6 +382,31 @@ def _bytes_per_token(scenario: Scenario) -> float:
     return sum(d.size_tb for d in sized) * TERA / sum(d.tokens or 0.0 for d in sized)
 
 
+def inference_spares(
+    *,
+    acc: Accelerator,
+    devices_per_replica: int,
+    replicas_for_load: int,
+    weight_bytes: float,
+    availability_target: float,
+    facts: InfraFacts,
+) -> int:
+    """Spare replicas for ``availability_target`` when ``replicas_for_load`` carry the peak.
+
+    The same replica availability as :func:`inference_infrastructure_metrics` uses: each
+    replica fails at ``g x`` the per-device rate and returns after a restart plus a reload
+    of its weights from the model store.
+    """
+    del acc  # replicas of any accelerator share the fleet-wide failure rate for now
+    store = facts.model_store
+    load_bw = store.read_bw_bytes_per_s_per_node or facts.flash.read_bw_bytes_per_s
+    mttr = facts.restart_overhead_s + float(storage.transfer_time_s(weight_bytes, load_bw))
+    a_rep = float(
+        reliability.replica_availability(devices_per_replica, facts.failure_rate_per_device_s, mttr)
+    )
+    return int(reliability.spares_for_availability(replicas_for_load, a_rep, availability_target))
+
+
 def inference_infrastructure_metrics(
     *,
     acc: Accelerator,

@@ -1,0 +1,103 @@
+"""Inference efficiencies as data: hierarchical keys, most specific first.
+
+A value for parameter ``<param>`` is looked up, in order, under
+
+1. ``inference.<accelerator-id>.<engine-id>.<precision>.<param>`` (e.g.
+   ``inference.H100-SXM.vllm.fp8.compute_efficiency``: what ``aidc calibrate`` writes after
+   measuring that engine at that precision on that device),
+2. ``inference.<accelerator-id>.<param>`` (a device, any engine),
+3. ``inference.<engine-id>.<param>`` (an engine, any device),
+4. ``inference.<param>`` (the shipped default),
+
+in a :class:`~aidc.catalog.calibration.Calibration` (files given with ``--calibration``
+are laid over the defaults, so a measured value always wins over a shipped one at the same
+key; a more specific key wins over a broader one). Ids are the catalog's canonical ids;
+precision is a format name of :mod:`aidc.model.serve_format` (``fp16``, ``fp8``,
+``int4-weight-only``…). Keys carry human units (``_ms``, ``_us``, ``_gb``); values are
+returned in SI.
+
+Parameters (all used by :mod:`aidc.model.inference_step`):
+
+=========================  ======================================================
+``compute_efficiency``     fraction of dense peak reached by large GEMMs
+``memory_bw_efficiency``   fraction of memory bandwidth reached when streaming
+``gemm_half_ridge``        GEMM rows at half efficiency, as a fraction of the
+                           device's ridge-point rows (peak x weight bytes / 2 bandwidth)
+``attention_efficiency``   fraction of (>= 16-bit) peak reached by attention math
+``kernel_gap_us``          GPU time floor per kernel launch
+``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
+``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping)
+``collective_latency_us``  software latency per all-reduce or pipeline send
+``memory_overhead_gb``     memory outside weights, KV and activations
+=========================  ======================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from aidc.catalog.calibration import Calibration
+from aidc.units import GIGA, MICROSECOND, MILLISECOND
+
+PARAMS: dict[str, tuple[str, float]] = {
+    # key suffix -> (StepEfficiency field, factor to SI)
+    "compute_efficiency": ("compute", 1.0),
+    "memory_bw_efficiency": ("memory_bw", 1.0),
+    "gemm_half_ridge": ("gemm_half_ridge", 1.0),
+    "attention_efficiency": ("attention", 1.0),
+    "kernel_gap_us": ("kernel_gap_s", MICROSECOND),
+    "step_overhead_ms": ("step_overhead_s", MILLISECOND),
+    "seq_overhead_us": ("seq_overhead_s", MICROSECOND),
+    "collective_latency_us": ("collective_latency_s", MICROSECOND),
+    "memory_overhead_gb": ("memory_overhead_bytes", GIGA),
+}
+OPTIONAL = {"memory_overhead_gb"}
+"""Parameters that may be absent everywhere (the engine's own figure is used instead)."""
+
+
+def inference_keys(param: str, accelerator: str, engine: str, precision: str) -> tuple[str, ...]:
+    """The keys tried for ``param``, most specific first."""
+    return (
+        f"inference.{accelerator}.{engine}.{precision}.{param}",
+        f"inference.{accelerator}.{param}",
+        f"inference.{engine}.{param}",
+        f"inference.{param}",
+    )
+
+
+def inference_value(
+    cal: Calibration, param: str, *, accelerator: str, engine: str, precision: str
+) -> float:
+    """The value of ``param`` for this device, engine and precision, in SI units.
+
+    Raises ``KeyError`` when no level has it (the shipped defaults hold every parameter
+    but ``memory_overhead_gb``; for that one NaN is returned).
+    """
+    if param not in PARAMS:
+        raise KeyError(f"unknown inference parameter {param!r}; known: {', '.join(PARAMS)}")
+    factor = PARAMS[param][1]
+    for key in inference_keys(param, accelerator, engine, precision):
+        if key in cal.values:
+            return cal.values[key].value * factor
+    if param in OPTIONAL:
+        return float("nan")
+    raise KeyError(f"calibration {cal.name!r} has no value for inference.{param}")
+
+
+def efficiency_columns(
+    cal: Calibration, rows: Sequence[tuple[str, str, str]]
+) -> dict[str, np.ndarray]:
+    """StepEfficiency fields as arrays, one entry per ``(accelerator, engine, precision)``."""
+    cache: dict[tuple[str, str, str], list[float]] = {}
+    out: list[list[float]] = []
+    for row in rows:
+        if row not in cache:
+            acc, eng, prec = row
+            cache[row] = [
+                inference_value(cal, p, accelerator=acc, engine=eng, precision=prec) for p in PARAMS
+            ]
+        out.append(cache[row])
+    table = np.array(out, dtype=float).reshape(len(rows), len(PARAMS))
+    return {field: table[:, i] for i, (field, _) in enumerate(PARAMS.values())}

@@ -1,0 +1,467 @@
+"""One engine step — a forward pass over a batch — on a roofline with data-driven efficiencies.
+
+Vectorised over rows (candidate designs or reference measurements): every field is an
+aligned numpy array. Per device and per transformer layer (``tp`` shards heads and MLP
+columns, ``pp`` splits the layers into stages):
+
+* **Dense GEMMs** (attention projections, dense MLP, shared experts) over ``T`` tokens:
+  ``t = max(2 T W / (P e(T)), (W b_w + T io b_a) / (B_w e_bw))`` with ``W`` weights per
+  device, ``P`` the dense peak at the format's precision, ``B_w`` memory bandwidth and the
+  GEMM efficiency rising with the rows: ``e(M) = e_max M / (M + M_half)`` (small GEMMs
+  cannot fill the tensor cores: wave quantisation and tile padding; cf. NVIDIA "Matrix
+  Multiplication Background User's Guide"). The knee scales with the device's ridge
+  point, ``M_half = k_ridge M_ridge`` with ``M_ridge = P b_w / (2 B_w)`` the rows at which
+  a GEMM turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
+* **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
+  experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
+  rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
+  permutation of tokens to and from their experts (4 passes over ``T k h``).
+* **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency; the
+  KV cache read once per decode step (``2 n_kv d b_kv`` bytes per cached token per layer);
+  engines without fused attention also write and read the ``q x k`` score matrix
+  (four passes, Dao et al. 2022, FlashAttention, arXiv 2205.14135, section 2.2).
+* **Element-wise kernels** (bias, residual, layer norm, activation): memory-bound passes
+  over ``T h`` and ``T f`` activations; their count is an engine property (fusion).
+* **Kernels**: each costs at least ``kernel_gap`` of GPU time (launch, ramp-up, tail);
+  the host must also dispatch them (``host_s_per_kernel``, 0 with CUDA graphs or a C++
+  runtime that runs ahead), and the step takes whichever is longer.
+* **Tensor parallel**: two all-reduces of ``T h`` activations per layer (Shoeybi et al.
+  2019, Megatron-LM, arXiv 1909.08053), alpha-beta cost from :mod:`aidc.model.collectives`
+  plus a per-call software latency (NCCL launch and synchronisation, calibrated).
+* **Pipeline parallel**: a stage runs ``L / pp`` layers; activations ``T h`` go to the next
+  stage point-to-point.
+* **LM head** on the last stage for the tokens that need logits, and the host overhead
+  of a generation step: a fixed part (scheduling, synchronisation) plus a part per
+  sequence (sampling, request bookkeeping in Python-level schedulers); an encoder pass
+  samples nothing and pays only for its kernels.
+
+Efficiencies (``e_max``, ``M_half``, ``e_bw``, attention efficiency, kernel gap, step
+overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibration`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from aidc.catalog.schema import ModelArch
+from aidc.model.collectives import allreduce_time_s, p2p_time_s
+from aidc.model.hardware import HardwareArrays
+from aidc.model.transformer import (
+    attention_flops_per_query_key,
+    dense_matmul_params,
+    expert_params,
+    kv_cache_bytes_per_token,
+    lm_head_params,
+    n_moe_layers,
+    param_counts,
+)
+
+
+def _take(obj, idx):  # type: ignore[no-untyped-def]
+    return type(obj)(**{f.name: getattr(obj, f.name)[idx] for f in fields(obj)})
+
+
+@dataclass(frozen=True)
+class ArchArrays:
+    """Architecture quantities the step model needs, one row per candidate."""
+
+    n_layers: np.ndarray
+    hidden: np.ndarray
+    n_heads: np.ndarray
+    kv_heads: np.ndarray
+    head_dim: np.ndarray
+    ffn: np.ndarray  # dense MLP width (MoE: routed expert width in ``expert_ffn``)
+    expert_ffn: np.ndarray
+    dense_params: np.ndarray  # all layers, LM head excluded
+    expert_params: np.ndarray  # one routed expert
+    n_experts: np.ndarray
+    experts_per_token: np.ndarray
+    moe_layers: np.ndarray
+    lm_head_params: np.ndarray
+    embed_params: np.ndarray  # input embeddings plus an untied LM head
+    total_params: np.ndarray
+    attn_flops_per_pair: np.ndarray  # all layers
+    kv_elems_per_token: np.ndarray  # all layers, K and V
+    gemm_io_per_token_layer: np.ndarray  # activation elements GEMMs read and write
+    causal: np.ndarray  # bool
+
+    @classmethod
+    def from_archs(cls, archs: Sequence[ModelArch]) -> ArchArrays:
+        def col(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+            return np.array([float(fn(a)) for a in archs], dtype=float)
+
+        def io(a: ModelArch) -> float:
+            h, d = a.hidden_size, a.head_size
+            qkv = (a.n_heads + 2 * a.kv_heads) * d
+            up = (2 if a.gated_mlp else 1) * a.ffn_hidden_size
+            return (h + qkv) + (a.n_heads * d + h) + (h + up) + (a.ffn_hidden_size + h)
+
+        return cls(
+            n_layers=col(lambda a: a.n_layers),
+            hidden=col(lambda a: a.hidden_size),
+            n_heads=col(lambda a: a.n_heads),
+            kv_heads=col(lambda a: a.kv_heads),
+            head_dim=col(lambda a: a.head_size),
+            ffn=col(lambda a: a.ffn_hidden_size),
+            expert_ffn=col(
+                lambda a: (a.moe_ffn_hidden_size or a.ffn_hidden_size) if a.is_moe else 0
+            ),
+            dense_params=col(dense_matmul_params),
+            expert_params=col(expert_params),
+            n_experts=col(lambda a: a.n_experts),
+            experts_per_token=col(lambda a: a.experts_per_token if a.is_moe else 0),
+            moe_layers=col(n_moe_layers),
+            lm_head_params=col(lambda a: lm_head_params(a) if a.kind == "decoder" else 0.0),
+            embed_params=col(lambda a: param_counts(a).embedding + param_counts(a).lm_head),
+            total_params=col(lambda a: param_counts(a).total),
+            attn_flops_per_pair=col(attention_flops_per_query_key),
+            kv_elems_per_token=col(lambda a: kv_cache_bytes_per_token(a, 1.0)),
+            gemm_io_per_token_layer=col(io),
+            causal=np.array([a.kind == "decoder" for a in archs], dtype=bool),
+        )
+
+    def take(self, idx: np.ndarray) -> ArchArrays:
+        return _take(self, idx)
+
+
+@dataclass(frozen=True)
+class FormatArrays:
+    """Bytes per weight / activation / KV element and the GEMM FLOP factor (2:4 sparsity)."""
+
+    weight_bytes: np.ndarray
+    embed_bytes: np.ndarray  # embedding and LM head (kept at 16 bit by quantizers)
+    act_bytes: np.ndarray
+    kv_bytes: np.ndarray
+    gemm_flop_factor: np.ndarray
+    quant_kernels_per_layer: np.ndarray
+
+    def take(self, idx: np.ndarray) -> FormatArrays:
+        return _take(self, idx)
+
+
+@dataclass(frozen=True)
+class EngineArrays:
+    """Structural engine facts (catalog ``software.yaml``), one row per candidate."""
+
+    kernels_per_layer: np.ndarray
+    host_s_per_kernel: np.ndarray
+    fused_attention: np.ndarray  # bool, at this precision
+    elementwise_passes_h: np.ndarray  # passes over T x hidden per layer
+    elementwise_passes_f: np.ndarray  # passes over T x ffn per layer
+    remove_padding: np.ndarray  # bool: packs variable-length encoder batches
+    kv_cache: np.ndarray  # bool: False recomputes the context at every decode step
+    max_batch: np.ndarray  # concurrent sequences cap
+    max_num_tokens: np.ndarray  # tokens per step cap (chunked prefill budget)
+    kv_policy: np.ndarray  # 0 exact, 1 share of free memory, 2 share of total memory
+    kv_fraction: np.ndarray
+    kv_block_tokens: np.ndarray
+    runtime_memory_bytes: np.ndarray
+
+    def take(self, idx: np.ndarray) -> EngineArrays:
+        return _take(self, idx)
+
+
+@dataclass(frozen=True)
+class StepEfficiency:
+    """Empirical efficiencies (calibration data), SI units."""
+
+    compute: np.ndarray  # e_max: fraction of dense peak for large GEMMs
+    gemm_half_ridge: np.ndarray  # k_ridge: M_half as a fraction of the ridge-point rows
+    memory_bw: np.ndarray  # fraction of memory bandwidth achieved when streaming
+    attention: np.ndarray  # fraction of the attention peak achieved by attention math
+    kernel_gap_s: np.ndarray  # GPU time floor per kernel
+    step_overhead_s: np.ndarray  # per generation step
+    seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
+    collective_latency_s: np.ndarray  # software latency per all-reduce / send
+    memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
+
+    def take(self, idx: np.ndarray) -> StepEfficiency:
+        return _take(self, idx)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A serving configuration: model, hardware, format, engine, efficiencies, parallelism."""
+
+    arch: ArchArrays
+    hw: HardwareArrays  # peak_flops_per_s at the format's compute precision
+    attn_peak_flops_per_s: np.ndarray  # attention math runs at >= 16 bit
+    fmt: FormatArrays
+    engine: EngineArrays
+    eff: StepEfficiency
+    tp: np.ndarray
+    pp: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tp)
+
+    def take(self, idx: np.ndarray) -> Deployment:
+        return Deployment(
+            arch=self.arch.take(idx),
+            hw=self.hw.take(idx),
+            attn_peak_flops_per_s=self.attn_peak_flops_per_s[idx],
+            fmt=self.fmt.take(idx),
+            engine=self.engine.take(idx),
+            eff=self.eff.take(idx),
+            tp=self.tp[idx],
+            pp=self.pp[idx],
+        )
+
+
+@dataclass(frozen=True)
+class StepWork:
+    """What one step computes, summed over the sequences in the batch (per micro-batch)."""
+
+    tokens: np.ndarray  # rows through the GEMMs
+    qk_pairs: np.ndarray  # (query, key) pairs scored by attention
+    kv_read_tokens: np.ndarray  # cached tokens whose K/V are read from memory
+    logits_tokens: np.ndarray  # tokens that need the LM head
+
+    def scaled(self, factor: np.ndarray | float) -> StepWork:
+        return StepWork(*(getattr(self, f.name) * factor for f in fields(self)))
+
+
+def prefill_work(batch: np.ndarray | float, prompt: np.ndarray | float) -> StepWork:
+    """``batch`` prompts of ``prompt`` tokens, causal; the first output token's logits."""
+    b = np.asarray(batch, float)
+    n = np.asarray(prompt, float)
+    return StepWork(
+        tokens=b * n,
+        qk_pairs=b * n * (n + 1.0) / 2.0,
+        kv_read_tokens=np.zeros_like(b * n),
+        logits_tokens=b + 0.0 * n,
+    )
+
+
+def decode_work(
+    batch: np.ndarray | float, context: np.ndarray | float, kv_cache: np.ndarray | bool = True
+) -> StepWork:
+    """One new token for each of ``batch`` sequences holding ``context`` cached tokens.
+
+    Without a KV cache (``kv_cache`` False, as in early Megatron-LM generation) the step
+    runs the whole sequence again: ``context + 1`` tokens through the GEMMs and causal
+    attention over them."""
+    if not np.all(kv_cache):
+        b = np.asarray(batch, float)
+        c = np.asarray(context, float)
+        full = prefill_work(b, c + 1.0)
+        cached = decode_work(b, c)
+        return StepWork(
+            *(
+                np.where(kv_cache, getattr(cached, f.name), getattr(full, f.name))
+                for f in fields(StepWork)
+            )
+        )
+    b = np.asarray(batch, float)
+    c = np.asarray(context, float)
+    return StepWork(
+        tokens=b + 0.0 * c, qk_pairs=b * (c + 1.0), kv_read_tokens=b * c, logits_tokens=b + 0.0 * c
+    )
+
+
+def encoder_work(
+    batch: np.ndarray | float,
+    padded_len: np.ndarray | float,
+    real_len: np.ndarray | float,
+    remove_padding: np.ndarray | bool,
+) -> StepWork:
+    """An encoder pass (bidirectional attention, no LM head). With padding removal the
+    GEMMs and attention see only the real tokens; otherwise the padded length."""
+    b = np.asarray(batch, float)
+    s = np.where(remove_padding, np.asarray(real_len, float), np.asarray(padded_len, float))
+    return StepWork(
+        tokens=b * s,
+        qk_pairs=b * s * s,
+        kv_read_tokens=np.zeros_like(b * s),
+        logits_tokens=np.zeros_like(b * s),
+    )
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Time of one step, by part (seconds, per device). ``stage_s`` is one pipeline stage."""
+
+    gemm_s: np.ndarray  # dense + expert GEMMs, one stage
+    attention_s: np.ndarray
+    elementwise_s: np.ndarray
+    comm_s: np.ndarray  # TP all-reduces, one stage
+    kernel_floor_s: np.ndarray  # kernel gaps, one stage
+    host_s: np.ndarray  # host dispatch, one stage
+    stage_s: np.ndarray  # max(GPU, host) for one stage
+    lm_head_s: np.ndarray
+    p2p_s: np.ndarray  # one pipeline hand-off
+    overhead_s: np.ndarray  # per-step fixed
+    pp: np.ndarray
+
+    @property
+    def sequential_s(self) -> np.ndarray:
+        """One pass through all ``pp`` stages, nothing overlapped."""
+        return (
+            self.pp * self.stage_s + self.lm_head_s + (self.pp - 1) * self.p2p_s + self.overhead_s
+        )
+
+
+def ridge_rows(dep: Deployment) -> np.ndarray:
+    """GEMM rows at which streaming the weights and multiplying them take equally long:
+    ``M_ridge = P b_w / (2 B_w)``."""
+    return dep.hw.peak_flops_per_s * dep.fmt.weight_bytes / (2.0 * dep.hw.hbm_bw_bytes_per_s)
+
+
+def gemm_efficiency(dep: Deployment, rows: np.ndarray) -> np.ndarray:
+    """``e(M) = e_max M / (M + k_ridge M_ridge)``."""
+    m = np.maximum(rows, 1e-9)
+    half = dep.eff.gemm_half_ridge * ridge_rows(dep)
+    return dep.eff.compute * m / (m + half)
+
+
+def _roofline(
+    flops: np.ndarray, bytes_: np.ndarray, flops_per_s: np.ndarray, bytes_per_s: np.ndarray
+) -> np.ndarray:
+    return np.maximum(flops / flops_per_s, bytes_ / bytes_per_s)
+
+
+def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
+    """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
+    hw = dep.hw
+    inside = dep.tp <= hw.scaleup_domain_devices
+    up_bw = np.where(
+        hw.scaleup_bw_bytes_per_s > 0, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
+    )
+    bw = np.where(inside, up_bw, np.minimum(up_bw, hw.scaleout_bw_bytes_per_s))
+    up_lat = np.where(
+        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
+    )
+    lat = np.where(inside, up_lat, hw.scaleout_latency_s)
+    return bw, lat
+
+
+def pp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
+    """Link between pipeline stages: inside the scale-up domain when the group fits in it."""
+    hw = dep.hw
+    inside = dep.tp * dep.pp <= hw.scaleup_domain_devices
+    up_bw = np.where(
+        hw.scaleup_bw_bytes_per_s > 0, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
+    )
+    bw = np.where(inside, up_bw, hw.scaleout_bw_bytes_per_s)
+    up_lat = np.where(
+        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
+    )
+    return bw, np.where(inside, up_lat, hw.scaleout_latency_s)
+
+
+def step_time(dep: Deployment, work: StepWork) -> StepTime:
+    """Time of one step doing ``work`` (per micro-batch) on ``dep``. See the module docstring."""
+    a, hw, f, e, eng = dep.arch, dep.hw, dep.fmt, dep.eff, dep.engine
+    tp, pp = dep.tp, dep.pp
+    L = a.n_layers
+    layers = L / pp
+    bw = hw.hbm_bw_bytes_per_s * e.memory_bw
+    peak = hw.peak_flops_per_s
+    T = np.maximum(work.tokens, 0.0)
+
+    # dense GEMMs, per layer per device
+    w_layer = a.dense_params / L / tp
+    flops = 2.0 * T * w_layer * f.gemm_flop_factor
+    bytes_ = w_layer * f.weight_bytes + T * a.gemm_io_per_token_layer / tp * f.act_bytes
+    t_dense = _roofline(flops, bytes_, peak * gemm_efficiency(dep, T), bw)
+
+    # routed experts, averaged over layers (only moe_layers / L of them are MoE)
+    is_moe = a.n_experts > 1
+    k = a.experts_per_token
+    E = np.maximum(a.n_experts, 1.0)
+    touched = np.where(is_moe, E * (1.0 - np.power(np.clip(1.0 - k / E, 0.0, 1.0), T)), 0.0)
+    rows = np.where(touched > 0, T * k / np.maximum(touched, 1e-9), 1.0)
+    e_flops = 2.0 * T * k * a.expert_params / tp * f.gemm_flop_factor
+    e_bytes = (
+        touched / tp * a.expert_params * f.weight_bytes
+        + T * k * 3.0 * a.expert_ffn / tp * f.act_bytes
+    )
+    t_expert = np.where(
+        is_moe, _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows), bw), 0.0
+    )
+    t_expert = t_expert * a.moe_layers / L
+
+    # attention
+    heads_dev = a.n_heads / tp
+    kv_heads_dev = np.maximum(a.kv_heads, tp) / tp  # a head is never split below one per rank
+    a_flops = a.attn_flops_per_pair / L * work.qk_pairs / tp
+    kv_bytes = work.kv_read_tokens * 2.0 * kv_heads_dev * a.head_dim * f.kv_bytes
+    score_bytes = np.where(
+        eng.fused_attention, 0.0, 4.0 * work.qk_pairs * heads_dev * np.maximum(f.act_bytes, 2.0)
+    )
+    t_attn = _roofline(a_flops, kv_bytes + score_bytes, dep.attn_peak_flops_per_s * e.attention, bw)
+
+    # element-wise passes
+    ffn_width = np.where(is_moe, k * a.expert_ffn + a.ffn * (a.moe_layers < L), a.ffn)
+    el_bytes = (
+        T
+        * (eng.elementwise_passes_h * a.hidden + eng.elementwise_passes_f * ffn_width / tp)
+        * f.act_bytes
+    )
+    t_elem = el_bytes / bw
+
+    # TP all-reduces (2 per layer)
+    link_bw, link_lat = tp_link(dep)
+    ar_bytes = T * a.hidden * np.maximum(f.act_bytes, 2.0)
+    t_ar = allreduce_time_s(ar_bytes, tp, link_bw, link_lat) + np.where(
+        tp > 1, e.collective_latency_s, 0.0
+    )
+    t_comm = 2.0 * t_ar
+
+    # activation quantization: a read and a write of the GEMM inputs per kernel
+    t_elem = t_elem + f.quant_kernels_per_layer * T * a.hidden * 3.0 * f.act_bytes / bw
+    kernels = eng.kernels_per_layer + f.quant_kernels_per_layer
+    gpu_layer = t_dense + t_expert + t_attn + t_elem + t_comm + kernels * e.kernel_gap_s
+    host_layer = kernels * eng.host_s_per_kernel
+    stage = np.maximum(layers * gpu_layer, layers * host_layer)
+
+    # LM head on the last stage
+    head_w = a.lm_head_params / tp
+    head_flops = 2.0 * work.logits_tokens * head_w
+    head_bytes = np.where(work.logits_tokens > 0, head_w * f.embed_bytes, 0.0)
+    t_head = _roofline(
+        head_flops,
+        head_bytes,
+        dep.attn_peak_flops_per_s * gemm_efficiency(dep, work.logits_tokens),
+        bw,
+    )
+
+    p_bw, p_lat = pp_link(dep)
+    p2p = np.where(
+        pp > 1,
+        p2p_time_s(T * a.hidden * np.maximum(f.act_bytes, 2.0), p_bw, p_lat)
+        + e.collective_latency_s,
+        0.0,
+    )
+
+    return StepTime(
+        gemm_s=layers * (t_dense + t_expert),
+        attention_s=layers * t_attn,
+        elementwise_s=layers * t_elem,
+        comm_s=layers * t_comm,
+        kernel_floor_s=layers * kernels * e.kernel_gap_s,
+        host_s=layers * host_layer,
+        stage_s=stage,
+        lm_head_s=t_head,
+        p2p_s=p2p,
+        overhead_s=np.where(
+            work.logits_tokens > 0, e.step_overhead_s + e.seq_overhead_s * work.logits_tokens, 0.0
+        )
+        + 0.0 * T,
+        pp=pp + 0.0 * T,
+    )
+
+
+def pipelined_pass_s(dep: Deployment, work: StepWork, micro_batches: np.ndarray) -> np.ndarray:
+    """Latency of one pass split into ``m`` micro-batches through ``pp`` stages.
+
+    GPipe schedule (Huang et al. 2019, arXiv 1811.06965): ``(m + pp - 1)`` stage slots of
+    one micro-batch each, then the LM head; ``m = 1`` is the plain sequential pass.
+    """
+    m = np.maximum(np.asarray(micro_batches, float), 1.0)
+    st = step_time(dep, work.scaled(1.0 / m))
+    slots = m + dep.pp - 1.0
+    return slots * st.stage_s + m * st.lm_head_s + (dep.pp - 1.0) * st.p2p_s + st.overhead_s

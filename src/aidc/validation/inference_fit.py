@@ -1,0 +1,236 @@
+"""Fit the serving model's efficiencies to measurements, level by level.
+
+The calibration keys of :mod:`aidc.catalog.inference_calibration` form a hierarchy
+(global -> engine -> accelerator -> accelerator.engine.precision). The fit walks it top
+down: the global values are fitted on every row; each engine's, then each accelerator's,
+then each (accelerator, engine, precision) group's values are fitted on that subset with
+a penalty pulling them toward the level above (a shrinkage prior worth a few
+observations), so a group with few rows stays close to its parent.
+
+The objective is a robust (soft-L1) loss on log errors ``log(predicted / measured)`` of
+every measured field (OOM flags excluded), each source weighted by ``1 / sqrt(rows)`` so
+that one large table does not decide everything. The search is coordinate descent on a
+log grid with shrinking steps; the model is vectorised, so a fit takes seconds.
+
+Pure: no files are read or written here (the benchmark writes the fitted values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aidc.catalog.calibration import Calibration, CalibrationValue
+from aidc.catalog.inference_calibration import PARAMS
+from aidc.validation.inference_predict import PreparedRows, predict
+
+PRIORS: dict[str, float] = {
+    # key-unit values the fit starts from (the shipped assumed priors)
+    "compute_efficiency": 0.6,
+    "memory_bw_efficiency": 0.8,
+    "gemm_half_ridge": 0.3,
+    "attention_efficiency": 0.4,
+    "kernel_gap_us": 5.0,
+    "step_overhead_ms": 1.0,
+    "seq_overhead_us": 5.0,
+    "collective_latency_us": 15.0,
+    "memory_overhead_gb": 1.0,
+}
+BOUNDS: dict[str, tuple[float, float]] = {
+    "compute_efficiency": (0.05, 0.95),
+    "memory_bw_efficiency": (0.1, 0.98),
+    "gemm_half_ridge": (0.01, 5.0),
+    "attention_efficiency": (0.02, 0.95),
+    "kernel_gap_us": (0.1, 100.0),
+    "step_overhead_ms": (0.001, 50.0),
+    "seq_overhead_us": (0.01, 200.0),
+    "collective_latency_us": (1.0, 500.0),
+    "memory_overhead_gb": (0.05, 20.0),
+}
+LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
+    "global": tuple(PRIORS),
+    "engine": (
+        "compute_efficiency",
+        "memory_bw_efficiency",
+        "kernel_gap_us",
+        "step_overhead_ms",
+        "memory_overhead_gb",
+    ),
+    "accelerator": (
+        "compute_efficiency",
+        "memory_bw_efficiency",
+        "kernel_gap_us",
+        "memory_overhead_gb",
+    ),
+    "group": (
+        "compute_efficiency",
+        "memory_bw_efficiency",
+        "kernel_gap_us",
+        "step_overhead_ms",
+        "memory_overhead_gb",
+    ),
+}
+SOFT_L1_SCALE = 0.15  # log-error scale where the loss turns from quadratic to linear
+SHRINK_OBSERVATIONS = 3.0  # prior strength toward the parent level, in rows
+
+
+@dataclass(frozen=True)
+class FitData:
+    prep: PreparedRows
+    fields: tuple[str, ...]
+    row: np.ndarray  # entry -> row index
+    field: np.ndarray  # entry -> field index
+    log_measured: np.ndarray
+    weight: np.ndarray
+
+
+def fit_data(prep: PreparedRows, measured: Sequence[dict[str, float]]) -> FitData:
+    fields = sorted({f for m in measured for f in m if f != "oom"})
+    rows, fidx, logm = [], [], []
+    for i, m in enumerate(measured):
+        for f, v in m.items():
+            if f != "oom" and v > 0:
+                rows.append(i)
+                fidx.append(fields.index(f))
+                logm.append(np.log(v))
+    row = np.array(rows, dtype=int)
+    sources = np.array([prep.specs[i].source for i in row])
+    weight = np.ones(len(row))
+    for s in set(sources):
+        sel = sources == s
+        weight[sel] = 1.0 / np.sqrt(sel.sum())
+    return FitData(
+        prep, tuple(fields), row, np.array(fidx, dtype=int), np.array(logm), weight / weight.sum()
+    )
+
+
+def _si_columns(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {PARAMS[k][0]: v * PARAMS[k][1] for k, v in values.items()}
+
+
+def _residuals(data: FitData, values: dict[str, np.ndarray]) -> np.ndarray:
+    pred = predict(data.prep, _si_columns(values))
+    stacked = np.stack([pred[f] for f in data.fields])  # fields x rows
+    p = stacked[data.field, data.row]
+    with np.errstate(all="ignore"):
+        r = np.log(p) - data.log_measured
+    return np.where(np.isfinite(r), r, 5.0)
+
+
+def _loss(r: np.ndarray, w: np.ndarray) -> float:
+    c = SOFT_L1_SCALE
+    return float(np.sum(w * 2.0 * c * c * (np.sqrt(1.0 + (r / c) ** 2) - 1.0)))
+
+
+def _group_keys(prep: PreparedRows, level: str) -> list[str]:
+    out = []
+    for acc, eng, prec in prep.keys:
+        out.append(
+            {"global": "", "engine": eng, "accelerator": acc, "group": f"{acc}.{eng}.{prec}"}[level]
+        )
+    return out
+
+
+def _subset(data: FitData, idx: np.ndarray) -> FitData:
+    pos = -np.ones(len(data.prep), dtype=int)
+    pos[idx] = np.arange(len(idx))
+    keep = pos[data.row] >= 0
+    return FitData(
+        data.prep.subset(idx),
+        data.fields,
+        pos[data.row[keep]],
+        data.field[keep],
+        data.log_measured[keep],
+        data.weight[keep],
+    )
+
+
+def fit_calibration(
+    data: FitData,
+    *,
+    levels: Sequence[str] = ("global", "engine", "accelerator", "group"),
+    sweeps: int = 3,
+) -> dict[str, float]:
+    """Fitted calibration values keyed like the calibration file (``inference.<...>.<param>``,
+    human units). Only groups with rows in ``data`` get keys."""
+    n = len(data.prep)
+    values = {k: np.full(n, v) for k, v in PRIORS.items()}
+    out: dict[str, float] = {}
+    for level in levels:
+        names = np.array(_group_keys(data.prep, level), dtype=object)
+        for name in sorted(set(names)):
+            idx = np.flatnonzero(names == name)
+            sub = _subset(data, idx)
+            if len(sub.row) == 0:
+                continue
+            w = sub.weight
+            prior_strength = SHRINK_OBSERVATIONS * float(w.mean()) if level != "global" else 0.0
+            params = LEVEL_PARAMS[level]
+            parent = {k: float(np.median(values[k][idx])) for k in params}
+            base = {k: v[idx] for k, v in values.items()}
+
+            def objective(
+                cand: dict[str, float],
+                sub=sub,
+                base=base,
+                parent=parent,
+                prior_strength=prior_strength,
+            ) -> float:
+                trial = dict(base)
+                for k, v in cand.items():
+                    trial[k] = np.full(len(sub.prep), v)
+                pen = sum((np.log(cand[k]) - np.log(parent[k])) ** 2 for k in cand)
+                return _loss(_residuals(sub, trial), sub.weight) + prior_strength * pen
+
+            current = dict(parent)
+            best = objective(current)
+            step = 0.7  # log step, halved each sweep
+            for _ in range(sweeps):
+                for k in params:
+                    lo, hi = BOUNDS[k]
+                    for factor in np.exp(step * np.array([-1.0, -0.5, -0.25, 0.25, 0.5, 1.0])):
+                        cand = dict(current)
+                        cand[k] = float(np.clip(current[k] * factor, lo, hi))
+                        val = objective(cand)
+                        if val < best - 1e-12:
+                            best, current = val, cand
+                step *= 0.5
+            for k, v in current.items():
+                values[k] = values[k].copy()
+                values[k][idx] = v
+                out[f"inference.{name}.{k}" if name else f"inference.{k}"] = v
+    return out
+
+
+def calibration_from_values(
+    base: Calibration, values: dict[str, float], *, name: str, source: str
+) -> Calibration:
+    """``base`` with the fitted ``values`` laid over it (provenance: published data)."""
+    fitted = Calibration(
+        name=name,
+        values={
+            k: CalibrationValue(value=float(v), provenance="published", source=source)
+            for k, v in values.items()
+        },
+    )
+    return base.merged(fitted)
+
+
+def priors_calibration(base: Calibration) -> Calibration:
+    """``base`` without any fitted inference key: only the global :data:`PRIORS`.
+
+    A leave-one-source-out fit starts from this, so that nothing fitted on the held-out
+    source (such as the shipped group-level keys) leaks into its predictions.
+    """
+    kept = {k: v for k, v in base.values.items() if not k.startswith("inference.")}
+    priors = {
+        f"inference.{k}": CalibrationValue(
+            value=v, provenance="assumed", source="aidc.validation.inference_fit.PRIORS"
+        )
+        for k, v in PRIORS.items()
+    }
+    return Calibration(
+        name=f"{base.name}-priors", description="priors only", values={**kept, **priors}
+    )

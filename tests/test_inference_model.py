@@ -1,0 +1,247 @@
+"""Physical invariants of the serving model (property tests) and its building blocks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aidc.catalog import load_catalog
+from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
+from aidc.catalog.inference_calibration import efficiency_columns, inference_keys, inference_value
+from aidc.model.inference import (
+    build_deployment,
+    continuous_generation,
+    encoder_pass,
+    memory_estimate,
+    static_generation,
+    weight_bytes_per_device,
+)
+from aidc.model.inference_step import decode_work, prefill_work, step_time
+from aidc.model.serve_format import FORMATS, serve_format
+from aidc.model.transformer import (
+    dense_matmul_params,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    param_counts,
+)
+
+CAT = load_catalog()
+CAL = load_default_calibration()
+LINKS = {lk.id: lk for lk in CAT.links}
+MODELS = ["llama-3.3-70b", "qwen3-30b-a3b", "tinyllama-1.1b", "gpt3-6.7b"]
+SETS = settings(max_examples=40, deadline=None)
+
+
+def dep(model="llama-3.3-70b", acc="H100-SXM", eng="vllm", fmt="fp8", tp=1, pp=1):
+    a = CAT.models.get(model)
+    A = CAT.accelerators.get(acc)
+    E = CAT.software.get(eng)
+    F = serve_format(fmt)
+    eff = efficiency_columns(CAL, [(A.id, E.id, F.name)])
+    return build_deployment(
+        [a],
+        [A],
+        [E],
+        [F],
+        tp=np.array([tp], float),
+        pp=np.array([pp], float),
+        links=LINKS,
+        efficiency=eff,
+    )
+
+
+def scaled(d, *, bw=1.0, flops=1.0):
+    hw = replace(
+        d.hw,
+        hbm_bw_bytes_per_s=d.hw.hbm_bw_bytes_per_s * bw,
+        peak_flops_per_s=d.hw.peak_flops_per_s * flops,
+    )
+    return replace(d, hw=hw, attn_peak_flops_per_s=d.attn_peak_flops_per_s * flops)
+
+
+@SETS
+@given(
+    model=st.sampled_from(MODELS),
+    tp=st.sampled_from([1, 2, 4, 8]),
+    batch=st.integers(1, 512),
+    n_in=st.integers(1, 8192),
+    n_out=st.integers(1, 2048),
+    k=st.floats(1.0, 8.0),
+)
+def test_more_bandwidth_or_flops_never_raises_latency(model, tp, batch, n_in, n_out, k):
+    d = dep(model, tp=tp)
+    base = static_generation(d, batch=batch, input_len=n_in, output_len=n_out)
+    for faster in (scaled(d, bw=k), scaled(d, flops=k), scaled(d, bw=k, flops=k)):
+        g = static_generation(faster, batch=batch, input_len=n_in, output_len=n_out)
+        assert g.ttft_s[0] <= base.ttft_s[0] * (1 + 1e-12)
+        assert g.tpot_s[0] <= base.tpot_s[0] * (1 + 1e-12)
+        assert g.e2e_s[0] <= base.e2e_s[0] * (1 + 1e-12)
+    e = dep("bert-base", acc="T4", eng="fastertransformer", fmt="fp16")
+    lat = encoder_pass(e, batch=batch, seq_len=min(n_in, 512)).latency_s[0]
+    assert encoder_pass(scaled(e, bw=k, flops=k), batch=batch, seq_len=min(n_in, 512)).latency_s[
+        0
+    ] <= lat * (1 + 1e-12)
+
+
+@SETS
+@given(
+    model=st.sampled_from(MODELS),
+    tp=st.sampled_from([1, 2, 4]),
+    pp=st.sampled_from([1, 2]),
+    b1=st.integers(1, 256),
+    extra=st.integers(1, 256),
+    n_in=st.integers(1, 4096),
+    n_out=st.integers(1, 1024),
+)
+def test_larger_batch_never_lowers_per_request_latency(model, tp, pp, b1, extra, n_in, n_out):
+    d = dep(model, tp=tp, pp=pp)
+    g1 = static_generation(d, batch=b1, input_len=n_in, output_len=n_out)
+    g2 = static_generation(d, batch=b1 + extra, input_len=n_in, output_len=n_out)
+    assert g2.e2e_s[0] >= g1.e2e_s[0] * (1 - 1e-12)
+    assert g2.ttft_s[0] >= g1.ttft_s[0] * (1 - 1e-12)
+    c1 = continuous_generation(d, input_len=n_in, output_len=n_out, concurrency=b1)
+    c2 = continuous_generation(d, input_len=n_in, output_len=n_out, concurrency=b1 + extra)
+    assert c2.e2e_s[0] >= c1.e2e_s[0] * (1 - 1e-12)
+    e = dep("bert-base", acc="A100-SXM-80GB", eng="fastertransformer", fmt="fp16")
+    l1 = encoder_pass(e, batch=b1, seq_len=min(n_in, 512)).latency_s[0]
+    l2 = encoder_pass(e, batch=b1 + extra, seq_len=min(n_in, 512)).latency_s[0]
+    assert l2 >= l1
+
+
+@SETS
+@given(
+    model=st.sampled_from([*MODELS, "llama-3.2-1b"]),
+    ctx=st.integers(1, 100_000),
+    fmt=st.sampled_from(["fp16", "fp8"]),
+)
+def test_kv_bytes_scale_linearly_with_context(model, ctx, fmt):
+    arch = CAT.models.get(model)
+    per = kv_cache_bytes_per_token(arch, 2.0)
+    assert kv_cache_bytes(arch, ctx, 2.0) == pytest.approx(ctx * per)
+    assert kv_cache_bytes(arch, 2 * ctx, 2.0) == pytest.approx(2 * kv_cache_bytes(arch, ctx, 2.0))
+    d = dep(model, eng="fastertransformer", acc="H200-SXM", fmt=fmt)  # exact KV allocation
+    m1 = memory_estimate(d, batch=1, input_len=ctx, output_len=0)
+    m2 = memory_estimate(d, batch=1, input_len=2 * ctx, output_len=0)
+    assert m2.kv_bytes[0] == pytest.approx(2 * m1.kv_bytes[0])
+
+
+def test_kv_heads_gqa_mqa():
+    """MHA keeps n_q heads, GQA fewer: 70B (8 of 64 heads) caches 1/8 of an MHA model's KV."""
+    arch = CAT.models.get("llama-3.3-70b")
+    mha = arch.model_copy(update={"n_kv_heads": None})
+    assert kv_cache_bytes_per_token(mha, 2.0) == pytest.approx(
+        8 * kv_cache_bytes_per_token(arch, 2.0)
+    )
+    assert kv_cache_bytes_per_token(arch, 2.0) == 2 * 80 * 8 * 128 * 2.0
+
+
+@SETS
+@given(
+    model=st.sampled_from(MODELS),
+    batch=st.integers(1, 256),
+    ctx=st.integers(1, 8192),
+    tp=st.sampled_from([1, 2, 8]),
+)
+def test_step_time_at_least_speed_of_light(model, batch, ctx, tp):
+    d = dep(model, tp=tp)
+    arch = CAT.models.get(model)
+    w = decode_work(batch, ctx)
+    t = step_time(d, w).sequential_s[0]
+    active = param_counts(arch).matmul_active
+    peak, bw = d.hw.peak_flops_per_s[0], d.hw.hbm_bw_bytes_per_s[0]
+    assert t >= 2.0 * active * batch / tp / peak * (1 - 1e-9)
+    assert t >= dense_matmul_params(arch) * d.fmt.weight_bytes[0] / tp / bw * (1 - 1e-9)
+    p = step_time(d, prefill_work(1, ctx)).sequential_s[0]
+    assert p >= 2.0 * active * ctx / tp / peak * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_memory_per_device_never_rises_with_sharding(model):
+    prev = np.inf
+    for tp in (1, 2, 4, 8):
+        d = dep(model, tp=tp, eng="fastertransformer")
+        m = memory_estimate(d, batch=8, input_len=1024, output_len=256)
+        per_dev = m.weights_bytes[0] + m.kv_bytes[0]
+        assert per_dev <= prev
+        prev = per_dev
+
+
+def test_does_not_fit_reports_shortfall():
+    d = dep("llama-3.3-70b", acc="A100-SXM-40GB", fmt="bf16")
+    g = continuous_generation(d, input_len=1000, output_len=200)
+    assert not g.memory.fits[0]
+    assert g.memory.shortfall_bytes[0] > 90e9  # 140 GB of weights on a 40 GB card
+    assert continuous_generation(
+        dep("llama-3.3-70b", tp=4), input_len=1000, output_len=200
+    ).memory.fits[0]
+
+
+def test_quantization_shrinks_weights_and_kv():
+    b16 = weight_bytes_per_device(dep("llama-3.3-70b", fmt="bf16"))[0]
+    f8 = weight_bytes_per_device(dep("llama-3.3-70b", fmt="fp8"))[0]
+    i4 = weight_bytes_per_device(dep("llama-3.3-70b", fmt="int4-weight-only"))[0]
+    assert b16 > f8 > i4 > 0.25 * b16
+    assert serve_format("bf16", kv="fp8").kv_bytes == 1.0
+    sparse = serve_format("fp16", sparse_2_4=True)
+    assert sparse.gemm_flop_factor == 0.5 and sparse.weight_bytes < 2.0
+    assert all(f.weight_bytes > 0 for f in FORMATS.values())
+
+
+def test_decode_is_memory_bound_and_prefill_compute_bound():
+    d = dep("llama-3.3-70b", acc="H100-SXM", fmt="fp8", tp=2)
+    dec = step_time(d, decode_work(1, 1000))
+    pre = step_time(d, prefill_work(1, 8192))
+    w = weight_bytes_per_device(d)[0]
+    # a batch-1 decode streams the weights: close to bytes / bandwidth
+    assert dec.gemm_s[0] == pytest.approx(
+        w / (d.hw.hbm_bw_bytes_per_s[0] * d.eff.memory_bw[0]), rel=0.1
+    )
+    # a long prefill does far more work per weight byte
+    assert pre.gemm_s[0] > 20 * dec.gemm_s[0]
+
+
+def test_moe_decode_touches_more_experts_with_batch():
+    d = dep("qwen3-30b-a3b", acc="B200", fmt="fp4", eng="tensorrt-llm")
+    t1 = step_time(d, decode_work(1, 100)).gemm_s[0]
+    t64 = step_time(d, decode_work(64, 100)).gemm_s[0]
+    assert t64 > 3 * t1  # 8 of 128 experts at batch 1, nearly all at 64
+
+
+def test_calibration_lookup_most_specific_first():
+    def cal(**vals):
+        return Calibration(
+            name="t",
+            values={
+                k: CalibrationValue(value=v, provenance="measured", source="test")
+                for k, v in vals.items()
+            },
+        )
+
+    keys = inference_keys("compute_efficiency", "H100-SXM", "vllm", "fp8")
+    assert keys == (
+        "inference.H100-SXM.vllm.fp8.compute_efficiency",
+        "inference.H100-SXM.compute_efficiency",
+        "inference.vllm.compute_efficiency",
+        "inference.compute_efficiency",
+    )
+    layered = {k: 0.1 * (i + 1) for i, k in enumerate(keys)}
+    for i in range(len(keys)):
+        c = cal(**{k: v for k, v in list(layered.items())[i:]})
+        assert inference_value(
+            c, "compute_efficiency", accelerator="H100-SXM", engine="vllm", precision="fp8"
+        ) == pytest.approx(0.1 * (i + 1))
+    c = cal(**{"inference.step_overhead_ms": 2.0})
+    assert inference_value(
+        c, "step_overhead_ms", accelerator="x", engine="y", precision="z"
+    ) == pytest.approx(0.002)
+    with pytest.raises(KeyError):
+        inference_value(c, "compute_efficiency", accelerator="x", engine="y", precision="z")
+    # a measured file laid over the defaults wins at the same key
+    merged = CAL.merged(cal(**{"inference.compute_efficiency": 0.123}))
+    assert efficiency_columns(merged, [("nope", "nope", "fp8")])["compute"][0] == pytest.approx(
+        0.123
+    )
