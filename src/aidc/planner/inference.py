@@ -53,6 +53,9 @@ TP_CHOICES = (1, 2, 4, 8)
 DYNAMIC_QUEUE_DELAY_S = 2 * MILLISECOND
 """Triton / TF Serving dynamic batchers wait a few milliseconds to fill a batch."""
 
+MAINTENANCE_SPARE_AVAILABILITY = 0.999
+"""Availability target from which a service keeps at least one spare replica."""
+
 SIM_FINALISTS = 3
 SIM_SEED = 20240601
 SIM_REQUESTS = 20_000
@@ -312,6 +315,10 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
             if lv
             else 0
         )
+        # N+1 at 99.9% and above: rolling upgrades and maintenance take a replica out
+        # even when no hardware fails (the reliability model counts failures only)
+        if lv and svc.availability >= MAINTENANCE_SPARE_AVAILABILITY:
+            spares = max(spares, 1)
         replicas_total = replicas + spares if lv else 0
         n_dev = replicas_total * cand.tp
         per_rep_rps = lv.capacity_rps_per_replica if lv else 0.0
