@@ -1,7 +1,9 @@
 """What a plan returns: per-workload decisions and the data-center design, as plain data.
 
 These are frozen dataclasses of plain Python values so that every report (terminal,
-JSON, Markdown, HTML) renders the same facts. ``to_dict`` gives the JSON shape.
+JSON, Markdown, HTML) renders the same facts. ``to_dict`` gives the JSON shape, which is
+versioned (:data:`PLAN_SCHEMA_VERSION`) and documented in ``docs/plan-schema.md``;
+``aidc plan-schema`` prints its JSON Schema (``planner/plan_schema.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-PLAN_SCHEMA_VERSION = 1
+from aidc.decide.constraints import Rejection
+from aidc.decide.sensitivity import Sensitivity
+
+PLAN_SCHEMA_VERSION = 2
+"""Bumped whenever the JSON shape changes. 2: structured rejections, design ids, ranking
+record, criteria, sensitivity, pruning, requirements summary, data-center decision."""
 
 
 def _clean(value: Any) -> Any:
@@ -42,6 +49,57 @@ class Design:
     rank: int | None = None
     principle_scores: dict[str, float] = field(default_factory=dict)
     pareto: bool = False
+    rejection: Rejection | None = None  # structured: the first failing constraint
+    metric_scores: dict[str, float] = field(default_factory=dict)  # normalised, 1 = best
+    explanation: str | None = None  # what a lower-ranked design lost on
+
+    def __post_init__(self) -> None:
+        # the sentence and the structured reason always agree
+        if self.rejection is not None and self.reason is None:
+            object.__setattr__(self, "reason", str(self.rejection))
+
+    @property
+    def id(self) -> str:
+        """Stable key: accelerator, device count and the plan's settings in key order."""
+        plan = ",".join(f"{k}={self.plan[k]}" for k in sorted(self.plan))
+        return f"{self.accelerator}x{self.n_devices}[{plan}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """Options removed before evaluation by a feasibility predicate."""
+
+    subject: str  # an accelerator, a deployment, a software stack
+    constraint: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CriterionVerdict:
+    """How the chosen design compares with the runner-up on one principle."""
+
+    principle: str
+    weight: float
+    winner_score: float
+    runner_up_score: float | None
+    verdict: Literal["wins", "ties", "loses"]
+    evidence: list[str]  # metric by metric, with values and units
+
+
+@dataclass(frozen=True)
+class RankingInfo:
+    """How the designs were ranked: method, normalisation, weights, metrics."""
+
+    method: str
+    normalisation: str
+    weights: dict[str, float]
+    principle_metrics: dict[str, list[str]]
+    metric_units: dict[str, str]
+    metric_directions: dict[str, str]
+    ahp_consistency_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +118,18 @@ class WorkloadDecision:
     # ``designs`` shortlist is drawn from it. In JSON it becomes a compact column table
     # (``candidate_table``) so that CSV and charts can show the whole evaluated space.
     candidates: list[Design] = field(default_factory=list)
+    requirements_summary: str = ""
+    ranking: RankingInfo | None = None
+    n_pareto: int = 0
+    criteria: list[CriterionVerdict] = field(default_factory=list)
+    sensitivity: Sensitivity | None = None
+    pruned: list[Pruned] = field(default_factory=list)
+    selected: int | None = None  # index into designs chosen by the data-center decision
 
     @property
     def chosen(self) -> Design | None:
+        if self.selected is not None:
+            return self.designs[self.selected]
         return self.designs[0] if self.designs and self.designs[0].feasible else None
 
 

@@ -1,0 +1,369 @@
+"""How stable is the decision? Monte Carlo over weights and over model and price error,
+and what would have to change for the runner-up to win.
+
+* **Weights**: each principle's weight is multiplied by a factor drawn log-uniformly in
+  ``[1/spread, spread]`` and the weights renormalised; the share of draws in which the
+  chosen design still ranks first is its *weight stability*.
+* **Uncertainty**: the performance models' relative error and the price ranges enter as
+  random factors shared by every design on the same accelerator (an error in a device's
+  efficiency, or its price, moves all its designs together): the performance factor
+  ``f = exp(N(0, ln(1 + band)))`` multiplies time-like metrics and divides rates; the
+  price factor ``p ~ U(low, high)`` (relative to the price used) and ``f`` multiply
+  costs (as if cost were proportional to both — an overstatement where energy or a
+  fixed fleet dominates). Metrics are renormalised per draw and re-ranked.
+* **Runner-up flip**: the smallest change to one principle's weight (the others keeping
+  their proportions), and the smallest rise in the winner's costs or times, that make
+  the runner-up rank first. Scanned on a fine grid with the same ranking code.
+
+The random generator is passed in (seeded by the caller); nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aidc.decide.metrics import METRICS, PRINCIPLES
+from aidc.decide.rank import SCORE_DECIMALS, key_ranks, score_matrix
+
+WEIGHT_SPREAD = 2.0
+"""Weights are perturbed by factors in [1/2, 2]: 'this principle matters half or twice
+as much as stated' — a modelling choice, reported with the result."""
+WEIGHT_SAMPLES = 2000
+UNCERTAINTY_SAMPLES = 500
+STABLE_SHARE = 0.8
+"""A decision is called stable when the winner stays first in at least 80% of draws."""
+WEIGHT_GRID = 2001
+FACTOR_GRID = np.concatenate([np.linspace(1.0, 2.0, 501)[1:], np.linspace(2.0, 10.0, 201)[1:]])
+
+
+@dataclass(frozen=True)
+class Share:
+    design: str
+    share: float
+
+
+@dataclass(frozen=True)
+class Stability:
+    """Share of random draws in which each design ranks first."""
+
+    samples: int
+    method: str  # how the draws were made, in words
+    winner_share: float
+    shares: list[Share]  # designs that ranked first in any draw, most often first
+    stable: bool
+    inputs: dict[str, float] = field(default_factory=dict)  # e.g. bands used
+
+
+@dataclass(frozen=True)
+class WeightFlip:
+    principle: str
+    weight_now: float
+    weight_needed: float  # normalised weight at which the runner-up ranks first
+
+    @property
+    def change(self) -> float:
+        return self.weight_needed - self.weight_now
+
+
+@dataclass(frozen=True)
+class FlipAnalysis:
+    """What would have to change for the runner-up to rank first."""
+
+    winner: str
+    runner_up: str | None
+    equivalent_designs: list[str]  # same principle scores as the winner (ties by name)
+    weight_flips: list[WeightFlip]  # one per principle where a weight change flips
+    smallest_weight_flip: WeightFlip | None
+    winner_cost_rise_fraction: float | None  # winner's costs x (1 + this) -> runner-up wins
+    winner_time_rise_fraction: float | None  # winner's times x (1 + this) -> runner-up wins
+    sentences: list[str]
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    seed: int
+    weights: Stability
+    uncertainty: Stability | None
+    flip: FlipAnalysis
+    summary: str
+
+
+def _winners(scores: np.ndarray, kr: np.ndarray) -> np.ndarray:
+    """Index of the first-ranked candidate per row (ties: smallest key), ``m x n`` in."""
+    s = np.round(scores, SCORE_DECIMALS)
+    best = s.max(axis=1, keepdims=True)
+    return np.where(s == best, kr[None, :], np.iinfo(np.int64).max).argmin(axis=1)
+
+
+def _shares(winners: np.ndarray, keys: Sequence[str], winner: int) -> tuple[float, list[Share]]:
+    idx, counts = np.unique(winners, return_counts=True)
+    total = max(len(winners), 1)
+    order = np.lexsort((np.array([keys[i] for i in idx], dtype=object).astype(str), -counts))
+    shares = [Share(keys[int(idx[k])], float(counts[k] / total)) for k in order]
+    share = float(counts[idx == winner].sum() / total)
+    return share, shares
+
+
+def weight_stability(
+    p_matrix: np.ndarray,
+    weights: np.ndarray,
+    method: str,
+    keys: Sequence[str],
+    rng: np.random.Generator,
+    *,
+    samples: int = WEIGHT_SAMPLES,
+    spread: float = WEIGHT_SPREAD,
+) -> Stability:
+    kr = key_ranks(keys)
+    base = _winners(score_matrix(p_matrix, weights, method)[None, :], kr)[0]
+    factors = np.exp(rng.uniform(-np.log(spread), np.log(spread), (samples, len(weights))))
+    w = weights[None, :] * factors
+    winners = _winners(score_matrix(p_matrix, w, method), kr)
+    share, shares = _shares(winners, keys, int(base))
+    return Stability(
+        samples=samples,
+        method=(
+            f"each principle weight x a log-uniform factor in [1/{spread:g}, {spread:g}], "
+            "renormalised"
+        ),
+        winner_share=share,
+        shares=shares[:10],
+        stable=share >= STABLE_SHARE,
+        inputs={"spread": spread},
+    )
+
+
+def _normalise_rows(values: np.ndarray, direction: str) -> np.ndarray:
+    """Min-max per row (``S x n``), direction-aware; NaN -> 0, constant rows -> 1."""
+    v = values if direction == "max" else -values
+    finite = np.isfinite(v)
+    lo = np.where(finite, v, np.inf).min(axis=1, keepdims=True)
+    hi = np.where(finite, v, -np.inf).max(axis=1, keepdims=True)
+    span = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(span > 0, (v - lo) / np.where(span > 0, span, 1.0), 1.0)
+    return np.where(finite, np.clip(out, 0.0, 1.0), 0.0)
+
+
+def principle_matrix_rows(
+    columns: Mapping[str, np.ndarray], metric_names: Sequence[str]
+) -> np.ndarray:
+    """Principle scores for stacked draws: columns are ``S x n``; returns ``S x n x P``."""
+    first = np.asarray(columns[metric_names[0]])
+    out = np.ones((*first.shape, len(PRINCIPLES)))
+    for j, p in enumerate(PRINCIPLES):
+        mine = [m for m in metric_names if METRICS[m].principle == p]
+        if mine:
+            out[..., j] = np.mean(
+                [
+                    _normalise_rows(np.asarray(columns[m], float), METRICS[m].direction)
+                    for m in mine
+                ],
+                axis=0,
+            )
+    return out
+
+
+def _scores_rows(p3: np.ndarray, weights: np.ndarray, method: str) -> np.ndarray:
+    """Aggregate scores for stacked draws ``S x n x P`` with one weight vector -> ``S x n``."""
+    w = weights / weights.sum()
+    if method in ("weighted-sum", "ahp"):
+        return p3 @ w
+    gap_best = (p3.max(axis=1, keepdims=True) - p3) ** 2
+    gap_worst = (p3 - p3.min(axis=1, keepdims=True)) ** 2
+    d_plus = np.sqrt(gap_best @ (w**2))
+    d_minus = np.sqrt(gap_worst @ (w**2))
+    denom = d_plus + d_minus
+    return np.where(denom > 0, d_minus / np.where(denom > 0, denom, 1.0), 1.0)
+
+
+def perturbed_columns(
+    columns: Mapping[str, np.ndarray],
+    metric_names: Sequence[str],
+    perf_factor: np.ndarray,
+    cost_factor: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Metric columns scaled by ``S x n`` factors according to each metric's exposure."""
+    out = {}
+    for m in metric_names:
+        v = np.asarray(columns[m], float)[None, :]
+        exp = METRICS[m].exposure
+        if exp == "time":
+            out[m] = v * perf_factor
+        elif exp == "rate":
+            out[m] = v / perf_factor
+        elif exp == "cost":
+            out[m] = v * cost_factor
+        else:
+            out[m] = np.broadcast_to(v, perf_factor.shape)
+    return out
+
+
+def uncertainty_stability(
+    columns: Mapping[str, np.ndarray],
+    metric_names: Sequence[str],
+    weights: np.ndarray,
+    method: str,
+    keys: Sequence[str],
+    rng: np.random.Generator,
+    *,
+    perf_group: np.ndarray,
+    perf_band: np.ndarray,
+    price_group: np.ndarray,
+    price_low: np.ndarray,
+    price_high: np.ndarray,
+    samples: int = UNCERTAINTY_SAMPLES,
+    inputs: Mapping[str, float] | None = None,
+) -> Stability:
+    """Rank stability under the models' error bands and the price ranges.
+
+    ``perf_group``/``price_group`` (ints per candidate) say which candidates share a
+    random factor; ``perf_band`` is the relative 1-sigma model error per candidate and
+    ``price_low``/``price_high`` the price range relative to the price used.
+    """
+    n = len(keys)
+    kr = key_ranks(keys)
+    base_p = principle_matrix_rows(
+        {m: np.asarray(columns[m])[None, :] for m in metric_names}, metric_names
+    )
+    base = _winners(_scores_rows(base_p, weights, method), kr)[0]
+    _, pg = np.unique(perf_group, return_inverse=True)
+    _, cg = np.unique(price_group, return_inverse=True)
+    z = rng.standard_normal((samples, int(pg.max()) + 1 if n else 0))
+    u = rng.random((samples, int(cg.max()) + 1 if n else 0))
+    perf = np.exp(z[:, pg] * np.log1p(perf_band)[None, :])
+    price = price_low[None, :] + u[:, cg] * (price_high - price_low)[None, :]
+    cols = perturbed_columns(columns, metric_names, perf, perf * price)
+    winners = _winners(_scores_rows(principle_matrix_rows(cols, metric_names), weights, method), kr)
+    share, shares = _shares(winners, keys, int(base))
+    return Stability(
+        samples=samples,
+        method=(
+            "performance error exp(N(0, ln(1+band))) and price U(low, high), one draw per "
+            "accelerator, applied to time, rate and cost metrics; re-normalised and re-ranked"
+        ),
+        winner_share=share,
+        shares=shares[:10],
+        stable=share >= STABLE_SHARE,
+        inputs=dict(inputs or {}),
+    )
+
+
+def _equivalents(p_matrix: np.ndarray, order: np.ndarray) -> list[int]:
+    w = p_matrix[order[0]]
+    return [int(i) for i in order[1:] if np.allclose(p_matrix[i], w, atol=1e-9)]
+
+
+def _factor_to_flip(
+    columns: Mapping[str, np.ndarray],
+    metric_names: Sequence[str],
+    weights: np.ndarray,
+    method: str,
+    kr: np.ndarray,
+    winner: int,
+    runner: int,
+    exposures: tuple[str, ...],
+) -> float | None:
+    """Smallest factor (from :data:`FACTOR_GRID`) on the winner's metrics of the given
+    exposures (times multiplied, rates divided) that makes ``runner`` rank first."""
+    g = len(FACTOR_GRID)
+    cols = {}
+    for m in metric_names:
+        v = np.tile(np.asarray(columns[m], float), (g, 1))
+        exp = METRICS[m].exposure
+        if exp in exposures:
+            v[:, winner] = (
+                v[:, winner] * FACTOR_GRID if exp != "rate" else v[:, winner] / FACTOR_GRID
+            )
+        cols[m] = v
+    winners = _winners(_scores_rows(principle_matrix_rows(cols, metric_names), weights, method), kr)
+    hit = np.flatnonzero(winners == runner)
+    return float(FACTOR_GRID[hit[0]] - 1.0) if len(hit) else None
+
+
+def flip_analysis(
+    columns: Mapping[str, np.ndarray],
+    metric_names: Sequence[str],
+    p_matrix: np.ndarray,
+    weights: np.ndarray,
+    method: str,
+    keys: Sequence[str],
+    order: np.ndarray,
+) -> FlipAnalysis:
+    """What would make the runner-up (the best design not equivalent to the winner) win."""
+    winner = int(order[0])
+    eq = _equivalents(p_matrix, order)
+    rest = [int(i) for i in order[1:] if int(i) not in eq]
+    w = weights / weights.sum()
+    if not rest:
+        return FlipAnalysis(
+            winner=keys[winner],
+            runner_up=None,
+            equivalent_designs=[keys[i] for i in eq],
+            weight_flips=[],
+            smallest_weight_flip=None,
+            winner_cost_rise_fraction=None,
+            winner_time_rise_fraction=None,
+            sentences=["no other design scores differently: nothing to flip"],
+        )
+    runner = rest[0]
+    kr = key_ranks(keys)
+    grid = np.linspace(0.0, 1.0, WEIGHT_GRID)
+    flips: list[WeightFlip] = []
+    for k, p in enumerate(PRINCIPLES):
+        others = np.delete(w, k)
+        if others.sum() <= 0:
+            continue
+        wk = np.empty((len(grid), len(w)))
+        wk[:, k] = grid
+        wk[:, np.arange(len(w)) != k] = (1 - grid)[:, None] * (others / others.sum())[None, :]
+        valid = wk.sum(axis=1) > 0
+        winners = np.full(len(grid), -1)
+        winners[valid] = _winners(score_matrix(p_matrix, wk[valid], method), kr)
+        hit = np.flatnonzero(winners == runner)
+        if len(hit):
+            j = hit[np.argmin(np.abs(grid[hit] - w[k]))]
+            flips.append(WeightFlip(p, float(w[k]), float(grid[j])))
+    smallest = min(flips, key=lambda f: abs(f.change)) if flips else None
+    cost = _factor_to_flip(columns, metric_names, weights, method, kr, winner, runner, ("cost",))
+    time = _factor_to_flip(
+        columns, metric_names, weights, method, kr, winner, runner, ("time", "rate")
+    )
+    sentences = []
+    if smallest is not None:
+        sentences.append(
+            f"{keys[runner]} would rank first if {smallest.principle.replace('_', '-')} weighed "
+            f"{smallest.weight_needed:.2f} instead of {smallest.weight_now:.2f} (others in "
+            "proportion)"
+        )
+    else:
+        sentences.append(f"no change to a single principle weight makes {keys[runner]} first")
+    if cost is not None:
+        sentences.append(f"or if the winner's costs were {cost:.0%} higher")
+    if time is not None:
+        sentences.append(f"or if the winner's predicted times were {time:.0%} longer")
+    return FlipAnalysis(
+        winner=keys[winner],
+        runner_up=keys[runner],
+        equivalent_designs=[keys[i] for i in eq],
+        weight_flips=flips,
+        smallest_weight_flip=smallest,
+        winner_cost_rise_fraction=cost,
+        winner_time_rise_fraction=time,
+        sentences=sentences,
+    )
+
+
+def summarise(weights: Stability, uncertainty: Stability | None, flip: FlipAnalysis) -> str:
+    parts = [f"the choice stays first in {weights.winner_share:.0%} of weight perturbations"]
+    if uncertainty is not None:
+        parts.append(f"{uncertainty.winner_share:.0%} of model-error and price draws")
+    verdict = (
+        "stable"
+        if weights.stable and (uncertainty is None or uncertainty.stable)
+        else "sensitive to the inputs"
+    )
+    return f"{verdict}: " + " and ".join(parts) + "; " + "; ".join(flip.sentences)
