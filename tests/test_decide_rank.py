@@ -11,19 +11,25 @@ from aidc.decide.metrics import PRINCIPLES, RANKING_METRICS
 from aidc.decide.rank import normalise, rank_candidates, score_matrix, topsis, weighted_sum
 
 # Three candidates, two principles (performance via time, cost via TCO), weights 2:1.
-# By hand: time (min) 10/20/15 -> 1, 0, 0.5; TCO (min) 300/100/200 -> 0, 1, 0.5.
+# Both metrics are ratio-scale, normalised on ln x. By hand:
+#   time (min) 10/20/15 -> 1, 0, ln(20/15)/ln(2) = 0.415
+#   TCO (min) 300/100/200 -> 0, 1, ln(300/200)/ln(3) = 0.369
 THREE = {
     "time_to_train_s": np.array([10.0, 20.0, 15.0]),
     "tco_3y_usd": np.array([300.0, 100.0, 200.0]),
 }
 KEYS = ["A", "B", "C"]
 W = {"performance": 2.0, "cost_effectiveness": 1.0}
+PERF_C = np.log(20 / 15) / np.log(2)
+COST_C = np.log(300 / 200) / np.log(3)
 
 
 def test_three_candidates_weighted_sum_by_hand():
     r = rank_candidates(THREE, list(THREE), W, "weighted-sum", KEYS)
-    # S = 2/3 * perf + 1/3 * cost
-    assert r.score == pytest.approx([2 / 3, 1 / 3, 0.5])
+    assert r.metric_scores["time_to_train_s"] == pytest.approx([1, 0, PERF_C])
+    assert r.metric_scores["tco_3y_usd"] == pytest.approx([0, 1, COST_C])
+    # S = 2/3 * perf + 1/3 * cost: A 0.667, B 0.333, C 0.2767 + 0.1230 = 0.3996
+    assert r.score == pytest.approx([2 / 3, 1 / 3, 2 / 3 * PERF_C + 1 / 3 * COST_C])
     assert [KEYS[i] for i in r.order] == ["A", "C", "B"]
     assert r.rank.tolist() == [1, 3, 2]
     assert r.pareto.tolist() == [True, True, True]
@@ -32,10 +38,25 @@ def test_three_candidates_weighted_sum_by_hand():
 def test_three_candidates_topsis_by_hand():
     r = rank_candidates(THREE, list(THREE), W, "topsis", KEYS)
     # v = (2/3 * perf, 1/3 * cost); ideal (2/3, 1/3), anti-ideal (0, 0)
-    # A: d+ = 1/3, d- = 2/3 -> 2/3; B: d+ = 2/3, d- = 1/3 -> 1/3;
-    # C: d+ = d- = sqrt((1/3)^2 + (1/6)^2) -> 1/2
-    assert r.score == pytest.approx([2 / 3, 1 / 3, 0.5])
+    # A: d+ = 1/3, d- = 2/3 -> 2/3; B: d+ = 2/3, d- = 1/3 -> 1/3
+    vc = np.array([2 / 3 * PERF_C, 1 / 3 * COST_C])
+    d_plus = np.hypot(2 / 3 - vc[0], 1 / 3 - vc[1])
+    d_minus = np.hypot(*vc)
+    assert r.score == pytest.approx([2 / 3, 1 / 3, d_minus / (d_plus + d_minus)])
     assert [KEYS[i] for i in r.order] == ["A", "C", "B"]
+
+
+def test_linear_metrics_by_hand():
+    # scores and fractions are normalised linearly
+    cols = {
+        "security_score": np.array([1.0, 0.5, 0.0]),
+        "deadline_slack": np.array([0.1, 0.4, 0.7]),
+    }
+    w = {"security": 1.0, "scalability": 3.0}
+    r = rank_candidates(cols, list(cols), w, "weighted-sum", KEYS)
+    # S = 1/4 * (1, 0.5, 0) + 3/4 * (0, 0.5, 1) = (0.25, 0.5, 0.75)
+    assert r.score == pytest.approx([0.25, 0.5, 0.75])
+    assert [KEYS[i] for i in r.order] == ["C", "B", "A"]
 
 
 def test_topsis_prefers_the_balanced_design_where_weighted_sum_ties():
@@ -61,11 +82,16 @@ def test_compat_helpers_match_rank_candidates():
     )
 
 
-def test_normalise_is_direction_aware_and_safe():
-    assert normalise(np.array([1.0, 3.0, 2.0]), "time_to_train_s").tolist() == [1.0, 0.0, 0.5]
-    assert normalise(np.array([1.0, 3.0, 2.0]), "tokens_per_s").tolist() == [0.0, 1.0, 0.5]
+def test_normalise_is_direction_and_scale_aware_and_safe():
+    # log scale: 2 sits halfway between 1 and 4
+    assert normalise(np.array([1.0, 4.0, 2.0]), "time_to_train_s") == pytest.approx([1, 0, 0.5])
+    assert normalise(np.array([1.0, 4.0, 2.0]), "tokens_per_s") == pytest.approx([0, 1, 0.5])
+    # linear scale
+    assert normalise(np.array([0.0, 1.0, 0.5]), "security_score").tolist() == [0.0, 1.0, 0.5]
     assert normalise(np.array([4.0, 4.0]), "tokens_per_s").tolist() == [1.0, 1.0]
     assert normalise(np.array([np.nan, 1.0, 2.0]), "tokens_per_s").tolist() == [0.0, 0.0, 1.0]
+    # a log metric with a zero falls back to linear rather than failing
+    assert normalise(np.array([0.0, 2.0, 1.0]), "capex_usd").tolist() == [1.0, 0.0, 0.5]
 
 
 NAMES = list(RANKING_METRICS["training"])

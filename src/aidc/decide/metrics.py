@@ -52,6 +52,11 @@ PRINCIPLE_ROLES: dict[Principle, tuple[Role, ...]] = {
     "maintainability": ("ecosystem_maturity", "support_status", "operational_complexity"),
 }
 
+Scale = Literal["linear", "log"]
+"""How a metric is normalised for ranking: ``log`` for ratio-scale quantities compared by
+ratio (times, rates, costs: twice the cost is equally bad at any level), ``linear`` for
+scores, fractions and counts. A log metric with a value <= 0 falls back to linear."""
+
 Exposure = Literal["none", "time", "rate", "cost"]
 """How a metric moves under model error and price uncertainty (see decide/sensitivity):
 ``time`` scales with the performance model's error factor, ``rate`` with its inverse,
@@ -68,6 +73,7 @@ class MetricSpec:
     role: Role = "other"
     exposure: Exposure = "none"
     label: str = ""
+    scale: Scale = "linear"
 
     @property
     def title(self) -> str:
@@ -85,6 +91,7 @@ _SPECS = [
         role="time",
         exposure="time",
         label="time to train",
+        scale="log",
     ),
     MetricSpec(
         "tokens_per_s",
@@ -95,6 +102,7 @@ _SPECS = [
         role="throughput",
         exposure="rate",
         label="training throughput",
+        scale="log",
     ),
     MetricSpec(
         "mfu",
@@ -113,6 +121,7 @@ _SPECS = [
         role="latency",
         exposure="time",
         label="p99 latency",
+        scale="log",
     ),
     MetricSpec(
         "ttft_p99_s",
@@ -123,6 +132,7 @@ _SPECS = [
         role="latency",
         exposure="time",
         label="p99 time to first token",
+        scale="log",
     ),
     MetricSpec(
         "tpot_p99_s",
@@ -133,6 +143,7 @@ _SPECS = [
         role="latency",
         exposure="time",
         label="p99 time per output token",
+        scale="log",
     ),
     MetricSpec(
         "requests_per_s_per_device",
@@ -143,6 +154,7 @@ _SPECS = [
         role="throughput",
         exposure="rate",
         label="throughput per device",
+        scale="log",
     ),
     MetricSpec(
         "scaling_headroom",
@@ -153,6 +165,7 @@ _SPECS = [
         role="largest_scale",
         exposure="none",
         label="room to scale out",
+        scale="log",
     ),
     MetricSpec(
         "deadline_slack",
@@ -173,6 +186,7 @@ _SPECS = [
         role="headroom",
         exposure="none",
         label="capacity headroom",
+        scale="log",
     ),
     MetricSpec(
         "load_scale_limit",
@@ -183,6 +197,7 @@ _SPECS = [
         role="largest_scale",
         exposure="none",
         label="largest feasible load",
+        scale="log",
     ),
     MetricSpec(
         "scaling_efficiency",
@@ -203,6 +218,7 @@ _SPECS = [
         role="other",
         exposure="none",
         label="largest feasible cluster",
+        scale="log",
     ),
     MetricSpec(
         "run_cost_usd",
@@ -213,6 +229,7 @@ _SPECS = [
         role="other",
         exposure="cost",
         label="cost per run",
+        scale="log",
     ),
     MetricSpec(
         "energy_kwh",
@@ -223,6 +240,7 @@ _SPECS = [
         role="other",
         exposure="time",
         label="energy per run",
+        scale="log",
     ),
     MetricSpec(
         "usd_per_million_tokens",
@@ -233,6 +251,7 @@ _SPECS = [
         role="cost_per_unit",
         exposure="cost",
         label="cost per million tokens",
+        scale="log",
     ),
     MetricSpec(
         "usd_per_1k_requests",
@@ -243,6 +262,7 @@ _SPECS = [
         role="cost_per_unit",
         exposure="cost",
         label="cost per thousand requests",
+        scale="log",
     ),
     MetricSpec(
         "tco_3y_usd",
@@ -253,6 +273,7 @@ _SPECS = [
         role="tco",
         exposure="cost",
         label="three-year TCO",
+        scale="log",
     ),
     MetricSpec(
         "capex_usd",
@@ -263,6 +284,7 @@ _SPECS = [
         role="other",
         exposure="cost",
         label="capex",
+        scale="log",
     ),
     MetricSpec(
         "facility_power_w",
@@ -273,6 +295,7 @@ _SPECS = [
         role="other",
         exposure="none",
         label="facility power",
+        scale="log",
     ),
     MetricSpec(
         "security_score",

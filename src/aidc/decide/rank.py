@@ -3,11 +3,15 @@
 The decision matrix has one row per candidate and one column per metric. Ranking is
 three explicit steps, each recorded in the plan output:
 
-1. **Normalisation** (min-max, direction-aware): ``s = (x - worst) / (best - worst)``
-   over the candidates being ranked, so 1 is the best candidate on that metric and 0 the
-   worst. A metric equal for all candidates scores 1 for all (it cannot discriminate);
-   an unknown value (NaN) scores 0. Min-max is invariant to the metric's unit (any
-   positive scale and offset), so seconds and hours rank alike.
+1. **Normalisation** (min-max, direction-aware): ``s = (g(x) - g(worst)) / (g(best) -
+   g(worst))`` over the candidates being ranked, so 1 is the best candidate on that
+   metric and 0 the worst. ``g`` is the metric's declared scale: ``ln`` for ratio-scale
+   quantities (times, rates, costs — a design twice as expensive as the best loses the
+   same at any price level, and one 50x as expensive is not "almost as good" because a
+   still worse one exists), the identity for scores, fractions and counts. A metric
+   equal for all candidates scores 1 for all (it cannot discriminate); an unknown value
+   (NaN) scores 0. Both scales are invariant to the metric's unit (a positive scale
+   factor; linear also to an offset), so seconds and hours rank alike.
 2. **Principles**: each of the five principles scores the mean of its sub-metrics'
    normalised scores (equal weights within a principle; :mod:`aidc.decide.metrics`
    says which metric informs which principle).
@@ -57,10 +61,26 @@ SCORE_DECIMALS = 12
 """Scores equal to this many decimals are ties (broken by candidate key)."""
 
 
-def normalise(values: np.ndarray, name: str) -> np.ndarray:
-    """Min-max to [0, 1], 1 = best. NaN (unknown) scores 0; constant columns score 1."""
+def scaled(values: np.ndarray, name: str) -> np.ndarray:
+    """Values on the metric's normalisation scale, oriented so that larger is better.
+
+    Log-scale metrics use ``ln x`` when every finite value is positive (otherwise the
+    linear values); non-finite values pass through as NaN.
+    """
     v = np.asarray(values, dtype=float)
-    v = v if METRICS[name].direction == "max" else -v
+    spec = METRICS[name]
+    if spec.scale == "log":
+        finite = np.isfinite(v)
+        if finite.any() and np.all(v[finite] > 0):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.where(finite, np.log(np.where(finite, v, 1.0)), np.nan)
+    return v if spec.direction == "max" else -v
+
+
+def normalise(values: np.ndarray, name: str) -> np.ndarray:
+    """Min-max to [0, 1] on the metric's scale, 1 = best. NaN (unknown) scores 0; a
+    column equal for all candidates scores 1."""
+    v = scaled(values, name)
     finite = np.isfinite(v)
     if not finite.any():
         return np.zeros_like(v)

@@ -87,8 +87,10 @@ class Sensitivity:
     seed: int
     weights: Stability
     uncertainty: Stability | None
-    flip: FlipAnalysis
+    flip: FlipAnalysis  # against the runner-up (the best design not equivalent to the winner)
     summary: str
+    platform_flip: FlipAnalysis | None = None  # against the best design on another
+    # accelerator or deployment, when that is not the runner-up
 
 
 def _winners(scores: np.ndarray, kr: np.ndarray) -> np.ndarray:
@@ -96,6 +98,16 @@ def _winners(scores: np.ndarray, kr: np.ndarray) -> np.ndarray:
     s = np.round(scores, SCORE_DECIMALS)
     best = s.max(axis=1, keepdims=True)
     return np.where(s == best, kr[None, :], np.iinfo(np.int64).max).argmin(axis=1)
+
+
+def _strict_winners(scores: np.ndarray) -> np.ndarray:
+    """First-ranked candidate per row when it is strictly ahead of all others, else -1
+    (a win by tie-break is not a win for the flip analysis)."""
+    s = np.round(scores, SCORE_DECIMALS)
+    top = s.argmax(axis=1)
+    best = s.max(axis=1, keepdims=True)
+    unique = (s == best).sum(axis=1) == 1
+    return np.where(unique, top, -1)
 
 
 def _shares(winners: np.ndarray, keys: Sequence[str], winner: int) -> tuple[float, list[Share]]:
@@ -136,9 +148,18 @@ def weight_stability(
     )
 
 
-def _normalise_rows(values: np.ndarray, direction: str) -> np.ndarray:
-    """Min-max per row (``S x n``), direction-aware; NaN -> 0, constant rows -> 1."""
-    v = values if direction == "max" else -values
+def _normalise_rows(values: np.ndarray, name: str) -> np.ndarray:
+    """Min-max per row (``S x n``) on the metric's scale, direction-aware; NaN -> 0,
+    constant rows -> 1 (as :func:`aidc.decide.rank.normalise`, row by row)."""
+    spec = METRICS[name]
+    v = np.asarray(values, dtype=float)
+    if spec.scale == "log":
+        finite = np.isfinite(v)
+        positive = np.all(np.where(finite, v > 0, True), axis=-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logged = np.log(np.where(finite & (v > 0), v, 1.0))
+        v = np.where(positive & finite, logged, np.where(finite, v, np.nan))
+    v = v if spec.direction == "max" else -v
     finite = np.isfinite(v)
     lo = np.where(finite, v, np.inf).min(axis=1, keepdims=True)
     hi = np.where(finite, v, -np.inf).max(axis=1, keepdims=True)
@@ -158,10 +179,7 @@ def principle_matrix_rows(
         mine = [m for m in metric_names if METRICS[m].principle == p]
         if mine:
             out[..., j] = np.mean(
-                [
-                    _normalise_rows(np.asarray(columns[m], float), METRICS[m].direction)
-                    for m in mine
-                ],
+                [_normalise_rows(np.asarray(columns[m], float), m) for m in mine],
                 axis=0,
             )
     return out
@@ -262,24 +280,25 @@ def _factor_to_flip(
     metric_names: Sequence[str],
     weights: np.ndarray,
     method: str,
-    kr: np.ndarray,
-    winner: int,
+    targets: list[int],
     runner: int,
     exposures: tuple[str, ...],
 ) -> float | None:
-    """Smallest factor (from :data:`FACTOR_GRID`) on the winner's metrics of the given
-    exposures (times multiplied, rates divided) that makes ``runner`` rank first."""
+    """Smallest factor (from :data:`FACTOR_GRID`) on the metrics of the given exposures
+    (times and costs multiplied, rates divided) of ``targets`` — the winner and the
+    designs equivalent to it — that makes ``runner`` rank first outright."""
     g = len(FACTOR_GRID)
     cols = {}
     for m in metric_names:
         v = np.tile(np.asarray(columns[m], float), (g, 1))
         exp = METRICS[m].exposure
         if exp in exposures:
-            v[:, winner] = (
-                v[:, winner] * FACTOR_GRID if exp != "rate" else v[:, winner] / FACTOR_GRID
-            )
+            f = FACTOR_GRID[:, None] if exp != "rate" else 1.0 / FACTOR_GRID[:, None]
+            v[:, targets] = v[:, targets] * f
         cols[m] = v
-    winners = _winners(_scores_rows(principle_matrix_rows(cols, metric_names), weights, method), kr)
+    winners = _strict_winners(
+        _scores_rows(principle_matrix_rows(cols, metric_names), weights, method)
+    )
     hit = np.flatnonzero(winners == runner)
     return float(FACTOR_GRID[hit[0]] - 1.0) if len(hit) else None
 
@@ -292,11 +311,17 @@ def flip_analysis(
     method: str,
     keys: Sequence[str],
     order: np.ndarray,
+    labels: Sequence[str] | None = None,
+    perf_group: np.ndarray | None = None,
+    price_group: np.ndarray | None = None,
+    rival: int | None = None,
 ) -> FlipAnalysis:
     """What would make the runner-up (the best design not equivalent to the winner) win."""
     winner = int(order[0])
     eq = _equivalents(p_matrix, order)
     rest = [int(i) for i in order[1:] if int(i) not in eq]
+    if rival is not None:
+        rest = [rival] if rival in rest else []
     w = weights / weights.sum()
     if not rest:
         return FlipAnalysis(
@@ -310,7 +335,6 @@ def flip_analysis(
             sentences=["no other design scores differently: nothing to flip"],
         )
     runner = rest[0]
-    kr = key_ranks(keys)
     grid = np.linspace(0.0, 1.0, WEIGHT_GRID)
     flips: list[WeightFlip] = []
     for k, p in enumerate(PRINCIPLES):
@@ -322,29 +346,60 @@ def flip_analysis(
         wk[:, np.arange(len(w)) != k] = (1 - grid)[:, None] * (others / others.sum())[None, :]
         valid = wk.sum(axis=1) > 0
         winners = np.full(len(grid), -1)
-        winners[valid] = _winners(score_matrix(p_matrix, wk[valid], method), kr)
+        winners[valid] = _strict_winners(score_matrix(p_matrix, wk[valid], method))
         hit = np.flatnonzero(winners == runner)
         if len(hit):
             j = hit[np.argmin(np.abs(grid[hit] - w[k]))]
             flips.append(WeightFlip(p, float(w[k]), float(grid[j])))
     smallest = min(flips, key=lambda f: abs(f.change)) if flips else None
-    cost = _factor_to_flip(columns, metric_names, weights, method, kr, winner, runner, ("cost",))
-    time = _factor_to_flip(
-        columns, metric_names, weights, method, kr, winner, runner, ("time", "rate")
-    )
-    sentences = []
-    if smallest is not None:
-        sentences.append(
-            f"{keys[runner]} would rank first if {smallest.principle.replace('_', '-')} weighed "
-            f"{smallest.weight_needed:.2f} instead of {smallest.weight_now:.2f} (others in "
-            "proportion)"
+
+    # an error in a device's performance model, or in its price, moves every design on
+    # that device together: scale the winner's whole group (and its equivalents)
+    def group_of(groups: np.ndarray | None) -> list[int]:
+        if groups is None:
+            return [winner, *eq]
+        members = set(np.flatnonzero(groups == groups[winner]).tolist()) | set(eq)
+        return [] if runner in members else sorted(members)
+
+    cost_targets, time_targets = group_of(price_group), group_of(perf_group)
+    cost = time = None
+    if cost_targets:
+        cost = _factor_to_flip(
+            columns, metric_names, weights, method, cost_targets, runner, ("cost",)
         )
-    else:
-        sentences.append(f"no change to a single principle weight makes {keys[runner]} first")
+    if time_targets:
+        time = _factor_to_flip(
+            columns, metric_names, weights, method, time_targets, runner, ("time", "rate")
+        )
+    name = labels[runner] if labels else keys[runner]
+    ways = []
+    if smallest is not None:
+        ways.append(
+            f"{smallest.principle.replace('_', '-')} weighed {smallest.weight_needed:.2f} instead "
+            f"of {smallest.weight_now:.2f} (the other weights in proportion)"
+        )
     if cost is not None:
-        sentences.append(f"or if the winner's costs were {cost:.0%} higher")
+        ways.append(f"the winner's costs were {cost:.0%} higher")
     if time is not None:
-        sentences.append(f"or if the winner's predicted times were {time:.0%} longer")
+        ways.append(f"the winner's predicted times were {time:.0%} longer")
+    sentences_note = ""
+    if not time_targets:
+        sentences_note = "it runs on the same accelerator, so a model error moves both alike"
+    if ways:
+        sentences = [f"{name} would rank first if " + ", or if ".join(ways)]
+    else:
+        tried = ["no single weight change"]
+        if cost_targets:
+            tried.append("no rise of the winner's costs")
+        if time_targets:
+            tried.append("no rise of its predicted times")
+        sentences = [
+            ", ".join(tried)
+            + f" up to {FACTOR_GRID[-1]:g}x" * (len(tried) > 1)
+            + f" makes {name} rank first"
+        ]
+    if sentences_note:
+        sentences.append(sentences_note)
     return FlipAnalysis(
         winner=keys[winner],
         runner_up=keys[runner],
@@ -357,13 +412,33 @@ def flip_analysis(
     )
 
 
-def summarise(weights: Stability, uncertainty: Stability | None, flip: FlipAnalysis) -> str:
+def summarise(
+    weights: Stability,
+    uncertainty: Stability | None,
+    flip: FlipAnalysis,
+    labels: Mapping[str, str] | None = None,
+    platform: FlipAnalysis | None = None,
+) -> str:
+    """One paragraph: stable or not, the shares, the strongest rival, the flip."""
     parts = [f"the choice stays first in {weights.winner_share:.0%} of weight perturbations"]
     if uncertainty is not None:
         parts.append(f"{uncertainty.winner_share:.0%} of model-error and price draws")
+    rivals = [
+        s
+        for st in (weights, uncertainty)
+        if st is not None
+        for s in st.shares
+        if s.design != flip.winner
+    ]
+    rival = max(rivals, key=lambda s: s.share, default=None)
+    rival_text = ""
+    if rival is not None and rival.share > 0:
+        rival_name = (labels or {}).get(rival.design, rival.design)
+        rival_text = f"; the most frequent other winner is {rival_name} ({rival.share:.0%})"
     verdict = (
         "stable"
         if weights.stable and (uncertainty is None or uncertainty.stable)
         else "sensitive to the inputs"
     )
-    return f"{verdict}: " + " and ".join(parts) + "; " + "; ".join(flip.sentences)
+    flips = "; ".join(flip.sentences + (platform.sentences if platform else []))
+    return f"{verdict}: " + " and ".join(parts) + rival_text + "; " + flips

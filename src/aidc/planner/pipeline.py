@@ -6,22 +6,49 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from aidc.catalog.schema import Precision
 from aidc.planner.context import PlanContext, check_models_resolved
 from aidc.planner.datacenter import assemble_datacenter
+from aidc.planner.decision import decide_workload
 from aidc.planner.inference import plan_inference
 from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
 from aidc.planner.training import plan_training
+from aidc.search.prune import accelerator_screen, deprecated_software, residency_screen
 from aidc.spec.scenario import Scenario
 from aidc.units import fmt_count, fmt_flops
 
+SENSITIVITY_SEED = 0
+"""Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
 
-def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
+
+def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) -> PlanResult:
     check_models_resolved(scenario, ctx.models)
+    rng = np.random.default_rng(seed)
+    # prune before evaluating: residency may rule out cloud; record what each rule removed
+    constraints, pruned_common = residency_screen(scenario.constraints)
+    planned = scenario.model_copy(update={"constraints": constraints})
     decisions: list[WorkloadDecision] = []
     for w in scenario.workloads.training:
-        decisions.append(plan_training(w, scenario, ctx))
+        _, pruned = accelerator_screen(ctx.catalog, constraints, Precision(w.precision))
+        pruned += deprecated_software(ctx.catalog, ("framework",), ctx.models[w.name].kind)
+        wd = plan_training(w, planned, ctx)
+        decisions.append(
+            decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
+        )
     for s in scenario.workloads.inference:
-        decisions.append(plan_inference(s, scenario, ctx))
+        _, pruned = accelerator_screen(ctx.catalog, constraints)
+        if s.engines == "auto":
+            pruned += deprecated_software(
+                ctx.catalog,
+                ("inference_engine", "serving_server"),
+                "encoder" if s.task != "generation" else "decoder",
+            )
+        wd = plan_inference(s, planned, ctx)
+        decisions.append(
+            decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
+        )
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
     req_lines = []
