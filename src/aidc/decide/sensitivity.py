@@ -20,7 +20,7 @@ The random generator is passed in (seeded by the caller); nothing here reads the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +35,14 @@ WEIGHT_SAMPLES = 2000
 UNCERTAINTY_SAMPLES = 500
 STABLE_SHARE = 0.8
 """A decision is called stable when the winner stays first in at least 80% of draws."""
-WEIGHT_GRID = 2001
-FACTOR_GRID = np.concatenate([np.linspace(1.0, 2.0, 501)[1:], np.linspace(2.0, 10.0, 201)[1:]])
+WEIGHT_POINTS = 101
+"""Coarse grid over a weight's range before bisection."""
+FACTOR_POINTS = 60
+"""Coarse geometric grid over the cost or time factor before bisection."""
+MAX_FACTOR = 10.0
+"""Largest cost or time factor tried for a flip."""
+BISECT_STEPS = 14
+"""Halvings after the coarse grid (resolution ~ grid step / 16000)."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,32 @@ def _equivalents(p_matrix: np.ndarray, order: np.ndarray) -> list[int]:
     return [int(i) for i in order[1:] if np.allclose(p_matrix[i], w, atol=1e-9)]
 
 
+def _first_hit(
+    hits: Callable[[np.ndarray], np.ndarray], start: float, stop: float, points: int
+) -> float | None:
+    """The value nearest ``start`` on the way to ``stop`` where ``hits`` turns true.
+
+    A coarse grid of ``points`` finds the first hit; bisection between it and the last
+    miss refines it to :data:`BISECT_STEPS` halvings. ``hits`` maps an array of values
+    to booleans (vectorised).
+    """
+    grid = np.linspace(start, stop, points)
+    found = np.flatnonzero(hits(grid))
+    if not len(found):
+        return None
+    j = int(found[0])
+    if j == 0:
+        return float(grid[0])
+    miss, hit = float(grid[j - 1]), float(grid[j])
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (miss + hit)
+        if hits(np.array([mid]))[0]:
+            hit = mid
+        else:
+            miss = mid
+    return hit
+
+
 def _factor_to_flip(
     columns: Mapping[str, np.ndarray],
     metric_names: Sequence[str],
@@ -284,23 +316,56 @@ def _factor_to_flip(
     runner: int,
     exposures: tuple[str, ...],
 ) -> float | None:
-    """Smallest factor (from :data:`FACTOR_GRID`) on the metrics of the given exposures
-    (times and costs multiplied, rates divided) of ``targets`` — the winner and the
-    designs equivalent to it — that makes ``runner`` rank first outright."""
-    g = len(FACTOR_GRID)
-    cols = {}
-    for m in metric_names:
-        v = np.tile(np.asarray(columns[m], float), (g, 1))
-        exp = METRICS[m].exposure
-        if exp in exposures:
-            f = FACTOR_GRID[:, None] if exp != "rate" else 1.0 / FACTOR_GRID[:, None]
-            v[:, targets] = v[:, targets] * f
-        cols[m] = v
-    winners = _strict_winners(
-        _scores_rows(principle_matrix_rows(cols, metric_names), weights, method)
-    )
-    hit = np.flatnonzero(winners == runner)
-    return float(FACTOR_GRID[hit[0]] - 1.0) if len(hit) else None
+    """Smallest rise (factor - 1, up to :data:`MAX_FACTOR`) of the metrics of the given
+    exposures (times and costs multiplied, rates divided) of ``targets`` — the winner's
+    group and the designs equivalent to it — that makes ``runner`` rank first outright."""
+    base = {m: np.asarray(columns[m], float) for m in metric_names}
+
+    def hits(factors: np.ndarray) -> np.ndarray:
+        cols = {}
+        for m in metric_names:
+            v = np.tile(base[m], (len(factors), 1))
+            exp = METRICS[m].exposure
+            if exp in exposures:
+                f = factors[:, None] if exp != "rate" else 1.0 / factors[:, None]
+                v[:, targets] = v[:, targets] * f
+            cols[m] = v
+        scores = _scores_rows(principle_matrix_rows(cols, metric_names), weights, method)
+        return _strict_winners(scores) == runner
+
+    # geometric in the factor: resolution is relative
+    hit = _first_hit(lambda x: hits(np.exp(x)), 0.0, float(np.log(MAX_FACTOR)), FACTOR_POINTS)
+    return float(np.exp(hit) - 1.0) if hit is not None else None
+
+
+def _weight_to_flip(
+    p_matrix: np.ndarray, w: np.ndarray, k: int, method: str, runner: int
+) -> float | None:
+    """Weight of principle k (the others in proportion) nearest its current value at
+    which ``runner`` ranks first outright; None if no weight in [0, 1] does."""
+    others = np.delete(w, k)
+    if others.sum() <= 0:
+        return None
+    rest = others / others.sum()
+
+    def hits(t: np.ndarray) -> np.ndarray:
+        wk = np.empty((len(t), len(w)))
+        wk[:, k] = t
+        wk[:, np.arange(len(w)) != k] = (1 - t)[:, None] * rest[None, :]
+        out = np.zeros(len(t), dtype=bool)
+        valid = wk.sum(axis=1) > 0
+        out[valid] = _strict_winners(score_matrix(p_matrix, wk[valid], method)) == runner
+        return out
+
+    found = [
+        t
+        for t in (
+            _first_hit(hits, float(w[k]), 1.0, WEIGHT_POINTS),
+            _first_hit(hits, float(w[k]), 0.0, WEIGHT_POINTS),
+        )
+        if t is not None
+    ]
+    return min(found, key=lambda t: abs(t - w[k])) if found else None
 
 
 def flip_analysis(
@@ -335,22 +400,11 @@ def flip_analysis(
             sentences=["no other design scores differently: nothing to flip"],
         )
     runner = rest[0]
-    grid = np.linspace(0.0, 1.0, WEIGHT_GRID)
     flips: list[WeightFlip] = []
     for k, p in enumerate(PRINCIPLES):
-        others = np.delete(w, k)
-        if others.sum() <= 0:
-            continue
-        wk = np.empty((len(grid), len(w)))
-        wk[:, k] = grid
-        wk[:, np.arange(len(w)) != k] = (1 - grid)[:, None] * (others / others.sum())[None, :]
-        valid = wk.sum(axis=1) > 0
-        winners = np.full(len(grid), -1)
-        winners[valid] = _strict_winners(score_matrix(p_matrix, wk[valid], method))
-        hit = np.flatnonzero(winners == runner)
-        if len(hit):
-            j = hit[np.argmin(np.abs(grid[hit] - w[k]))]
-            flips.append(WeightFlip(p, float(w[k]), float(grid[j])))
+        t = _weight_to_flip(p_matrix, w, k, method, runner)
+        if t is not None:
+            flips.append(WeightFlip(p, float(w[k]), t))
     smallest = min(flips, key=lambda f: abs(f.change)) if flips else None
 
     # an error in a device's performance model, or in its price, moves every design on
@@ -395,7 +449,7 @@ def flip_analysis(
             tried.append("no rise of its predicted times")
         sentences = [
             ", ".join(tried)
-            + f" up to {FACTOR_GRID[-1]:g}x" * (len(tried) > 1)
+            + f" up to {MAX_FACTOR:g}x" * (len(tried) > 1)
             + f" makes {name} rank first"
         ]
     if sentences_note:

@@ -275,7 +275,9 @@ def screen(
                 ),
             )
         )
-    power = _col(metrics, "facility_power_w")
+    on_prem = np.array([d.plan.get("deployment", "on-prem") == "on-prem" for d in designs])
+    # a cloud design draws no power from the scenario's own facility
+    power = np.where(on_prem, _col(metrics, "facility_power_w"), np.nan)
     if c.power_kw:
         checks.append(
             Check(
@@ -290,17 +292,16 @@ def screen(
                 ),
             )
         )
-    on_prem = np.array([d.plan.get("deployment", "on-prem") == "on-prem" for d in designs])
     if c.rack_power_kw:
-        # one node's facility-side IT power must fit a rack's power budget
+        # one node's IT power (facility power / PUE) must fit a rack's power budget
+        pue = ctx.facility.pue
         node_w = np.array(
             [
-                (metrics[i].get("facility_power_w", math.nan) / max(d.n_devices, 1))
+                (power[i] / pue / max(d.n_devices, 1))
                 * min(d.n_devices, accs[i].devices_per_node if accs[i] else 8)
                 for i, d in enumerate(designs)
             ]
         )
-        node_w = np.where(on_prem, node_w, math.nan)
         checks.append(
             Check(
                 "rack_power",
@@ -317,7 +318,9 @@ def screen(
         if c.racks:
             racks = np.array(
                 [
-                    math.ceil(power[i] / (c.rack_power_kw * KILO)) if on_prem[i] else math.nan
+                    math.ceil(power[i] / ctx.facility.pue / (c.rack_power_kw * KILO))
+                    if on_prem[i]
+                    else math.nan
                     for i in range(n)
                 ],
                 dtype=float,
