@@ -53,10 +53,14 @@ PRINCIPLE_ROLES: dict[Principle, tuple[Role, ...]] = {
     "maintainability": ("ecosystem_maturity", "support_status", "operational_complexity"),
 }
 
-Scale = Literal["linear", "log"]
+Scale = Literal["linear", "log", "identity"]
 """How a metric is normalised for ranking: ``log`` for ratio-scale quantities compared by
 ratio (times, rates, costs: twice the cost is equally bad at any level), ``linear`` for
-scores, fractions and counts. A log metric with a value <= 0 falls back to linear."""
+scores, fractions and counts, ``identity`` for values that already are scores in [0, 1]
+(1 = best; e.g. the mean of the workloads' own principle scores), which keep their value
+so that the data-center ranking agrees with the workloads' rankings where nothing at
+the data-center level tells them apart. A log metric with a value <= 0 falls back to
+linear."""
 
 Exposure = Literal["none", "time", "rate", "cost"]
 """How a metric moves under model error and price uncertainty (see decide/sensitivity):
@@ -347,6 +351,7 @@ _SPECS = [
         description="mean of the chosen designs' performance scores (each within its workload)",
         role="aggregate",
         label="workload performance",
+        scale="identity",
     ),
     MetricSpec(
         "dc_scalability",
@@ -356,6 +361,7 @@ _SPECS = [
         description="mean of the chosen designs' scalability scores (each within its workload)",
         role="aggregate",
         label="workload scalability",
+        scale="identity",
     ),
     MetricSpec(
         "dc_power_headroom",
@@ -437,6 +443,7 @@ _SPECS = [
         description="lowest share of required security features met by any workload's design",
         role="features_met",
         label="security features met (weakest workload)",
+        scale="identity",
     ),
     MetricSpec(
         "dc_maintainability",
@@ -446,6 +453,7 @@ _SPECS = [
         description="mean of the chosen designs' maintainability scores (each within its workload)",
         role="aggregate",
         label="workload maintainability",
+        scale="identity",
     ),
     MetricSpec(
         "accelerator_types",

@@ -80,6 +80,9 @@ def scaled(values: np.ndarray, name: str) -> np.ndarray:
 def normalise(values: np.ndarray, name: str) -> np.ndarray:
     """Min-max to [0, 1] on the metric's scale, 1 = best. NaN (unknown) scores 0; a
     column equal for all candidates scores 1."""
+    if METRICS[name].scale == "identity":
+        v = np.asarray(values, dtype=float)
+        return np.where(np.isfinite(v), np.clip(v, 0.0, 1.0), 0.0)
     v = scaled(values, name)
     finite = np.isfinite(v)
     if not finite.any():
@@ -167,9 +170,13 @@ def _complete(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {p: np.asarray(scores[p], float) if p in scores else np.ones(n) for p in PRINCIPLES}
 
 
-def key_ranks(keys: Sequence[str]) -> np.ndarray:
-    """Position of each key in sorted order (ties share a position)."""
-    _, inv = np.unique(np.asarray(list(keys), dtype=object).astype(str), return_inverse=True)
+def key_ranks(keys: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Position of each key in sorted order (ties share a position); strings sort as
+    text, an integer array numerically."""
+    arr = np.asarray(keys)
+    if arr.dtype.kind not in "iu":
+        arr = np.asarray(list(keys), dtype=object).astype(str)
+    _, inv = np.unique(arr, return_inverse=True)
     return inv.ravel()
 
 

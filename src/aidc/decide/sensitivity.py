@@ -159,6 +159,8 @@ def _normalise_rows(values: np.ndarray, name: str) -> np.ndarray:
     constant rows -> 1 (as :func:`aidc.decide.rank.normalise`, row by row)."""
     spec = METRICS[name]
     v = np.asarray(values, dtype=float)
+    if spec.scale == "identity":
+        return np.where(np.isfinite(v), np.clip(v, 0.0, 1.0), 0.0)
     if spec.scale == "log":
         finite = np.isfinite(v)
         positive = np.all(np.where(finite, v > 0, True), axis=-1, keepdims=True)
@@ -277,8 +279,10 @@ def uncertainty_stability(
 
 
 def _equivalents(p_matrix: np.ndarray, order: np.ndarray) -> list[int]:
-    w = p_matrix[order[0]]
-    return [int(i) for i in order[1:] if np.allclose(p_matrix[i], w, atol=1e-9)]
+    """Designs whose principle scores equal the winner's (to 1e-9), in rank order."""
+    rest = np.asarray(order[1:], dtype=np.int64)
+    same = np.all(np.abs(p_matrix[rest] - p_matrix[order[0]]) <= 1e-9, axis=1)
+    return rest[same].tolist()
 
 
 def _first_hit(
@@ -380,11 +384,19 @@ def flip_analysis(
     perf_group: np.ndarray | None = None,
     price_group: np.ndarray | None = None,
     rival: int | None = None,
+    pareto: np.ndarray | None = None,
 ) -> FlipAnalysis:
-    """What would make the runner-up (the best design not equivalent to the winner) win."""
+    """What would make the runner-up win: the best-ranked design that is not equivalent
+    to the winner (same principle scores), taken from the Pareto front when ``pareto`` is
+    given; or ``rival`` when named."""
     winner = int(order[0])
     eq = _equivalents(p_matrix, order)
-    rest = [int(i) for i in order[1:] if int(i) not in eq]
+    eq_set = set(eq)
+    rest = [int(i) for i in order[1:] if int(i) not in eq_set]
+    if pareto is not None:
+        # a dominated design cannot overtake by a change of weights: prefer the best one
+        # on the Pareto front, the real contender
+        rest = [i for i in rest if pareto[i]] + [i for i in rest if not pareto[i]]
     if rival is not None:
         rest = [rival] if rival in rest else []
     w = weights / weights.sum()
@@ -415,7 +427,9 @@ def flip_analysis(
         members = set(np.flatnonzero(groups == groups[winner]).tolist()) | set(eq)
         return [] if runner in members else sorted(members)
 
-    cost_targets, time_targets = group_of(price_group), group_of(perf_group)
+    exposures = {METRICS[m].exposure for m in metric_names}
+    cost_targets = group_of(price_group) if "cost" in exposures else []
+    time_targets = group_of(perf_group) if exposures & {"time", "rate"} else []
     cost = time = None
     if cost_targets:
         cost = _factor_to_flip(
@@ -437,7 +451,7 @@ def flip_analysis(
     if time is not None:
         ways.append(f"the winner's predicted times were {time:.0%} longer")
     sentences_note = ""
-    if not time_targets:
+    if not time_targets and exposures & {"time", "rate"}:
         sentences_note = "it runs on the same accelerator, so a model error moves both alike"
     if ways:
         sentences = [f"{name} would rank first if " + ", or if ".join(ways)]

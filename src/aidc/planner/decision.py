@@ -108,6 +108,7 @@ def _sensitivity(
     method: str,
     keys: list[str],
     order: np.ndarray,
+    pareto: np.ndarray,
     feas: list[Design],
     kind: str,
     ctx: PlanContext,
@@ -143,7 +144,7 @@ def _sensitivity(
         )
     labels = [label(d) for d in feas]
     args = (cols, names, p_mat, w, method, keys, order, labels)
-    flip = flip_analysis(*args, perf_group=perf_group, price_group=price_group)
+    flip = flip_analysis(*args, perf_group=perf_group, price_group=price_group, pareto=pareto)
     winner = feas[int(order[0])]
     platform = next(
         (
@@ -157,7 +158,7 @@ def _sensitivity(
     platform_flip = None
     if platform is not None and keys[platform] != flip.runner_up:
         platform_flip = flip_analysis(
-            *args, perf_group=perf_group, price_group=price_group, rival=platform
+            *args, perf_group=perf_group, price_group=price_group, rival=platform, pareto=pareto
         )
     return Sensitivity(
         seed=seed,
@@ -167,6 +168,23 @@ def _sensitivity(
         summary=summarise(weights, unc, flip, dict(zip(keys, labels, strict=True)), platform_flip),
         platform_flip=platform_flip,
     )
+
+
+def platform(d: Design) -> tuple[str, str]:
+    return d.accelerator, str(d.plan.get("deployment", "on-prem"))
+
+
+def shortlist(ranked: list[Design]) -> list[Design]:
+    """The best :data:`SHORTLIST_FEASIBLE` designs plus the best design of every other
+    platform (accelerator and deployment), in rank order: the options the data-center
+    decision combines (a shared pool needs the same platform across workloads)."""
+    seen: set[tuple[str, str]] = set()
+    keep = []
+    for k, d in enumerate(ranked):
+        if k < SHORTLIST_FEASIBLE or platform(d) not in seen:
+            keep.append(d)
+        seen.add(platform(d))
+    return keep
 
 
 def decide_workload(
@@ -253,7 +271,7 @@ def decide_workload(
     p_mat = principle_matrix(r.principle_scores)
     w = np.array(list(r.weights.values()))
     sens = _sensitivity(
-        cols, names, p_mat, w, method, keys, r.order, feas, kind, ctx, scenario, rng, seed
+        cols, names, p_mat, w, method, keys, r.order, r.pareto, feas, kind, ctx, scenario, rng, seed
     )
     winner = int(r.order[0])
     runner = keys.index(sens.flip.runner_up) if sens.flip.runner_up else None
@@ -265,14 +283,14 @@ def decide_workload(
         crit,
         bool(r.pareto[winner]),
     )
-    for k, d in enumerate(ranked[1:SHORTLIST_FEASIBLE], start=1):
+    for k, d in enumerate(ranked[1:], start=1):
         i = int(r.order[k])
         ranked[k] = replace(
             d, explanation=lost_on(cols, names, r.principle_scores, r.weights, i, winner)
         )
     return replace(
         base,
-        designs=ranked[:SHORTLIST_FEASIBLE] + rejected[:SHORTLIST_REJECTED],
+        designs=shortlist(ranked) + rejected[:SHORTLIST_REJECTED],
         candidates=ranked + rejected,
         metric_names=list(names),
         why_winner=why,

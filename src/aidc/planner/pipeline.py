@@ -11,6 +11,7 @@ import numpy as np
 from aidc.catalog.schema import Precision
 from aidc.planner.context import PlanContext, check_models_resolved
 from aidc.planner.datacenter import assemble_datacenter
+from aidc.planner.datacenter_decision import decide_datacenter
 from aidc.planner.decision import decide_workload
 from aidc.planner.inference import plan_inference
 from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
@@ -49,6 +50,7 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         decisions.append(
             decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
         )
+    dc_decision, decisions = decide_datacenter(decisions, planned, ctx, rng, seed=seed)
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
     req_lines = []
@@ -98,6 +100,7 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         steps=steps,
         workloads=decisions,
         datacenter=datacenter,
+        decision=dc_decision,
         assumptions=[
             f"{k} = {v.value:g} ({v.provenance}: {v.source})"
             for k, v in ctx.calibration.values.items()

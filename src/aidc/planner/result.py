@@ -125,12 +125,64 @@ class WorkloadDecision:
     sensitivity: Sensitivity | None = None
     pruned: list[Pruned] = field(default_factory=list)
     selected: int | None = None  # index into designs chosen by the data-center decision
+    why_chosen: list[str] = field(default_factory=list)  # why the chosen design (= why_winner
+    # when the data center keeps the workload's first choice)
 
     @property
     def chosen(self) -> Design | None:
         if self.selected is not None:
             return self.designs[self.selected]
         return self.designs[0] if self.designs and self.designs[0].feasible else None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pool of identical accelerators in one deployment, serving one or more workloads."""
+
+    accelerator: str
+    deployment: str
+    workloads: list[str]
+    devices: int
+    spare_devices_pooled: int  # spares saved because the pool is shared
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A data-center design: one design per workload, grouped into pools."""
+
+    id: str
+    pool_mode: Literal["dedicated", "shared"]
+    designs: dict[str, str]  # workload -> design id
+    labels: dict[str, str]  # workload -> short label of that design
+    pools: list[Pool]
+    metrics: dict[str, float]
+    feasible: bool
+    rejection: Rejection | None = None
+    reason: str | None = None
+    score: float | None = None
+    rank: int | None = None
+    principle_scores: dict[str, float] = field(default_factory=dict)
+    pareto: bool = False
+    explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class DataCenterDecision:
+    """Step 4 for the whole data center: the ranked compositions of workload designs."""
+
+    n_evaluated: int
+    n_feasible: int
+    options_per_workload: dict[str, int]
+    chosen: Composition | None
+    alternatives: list[Composition]  # the next feasible compositions, best first
+    rejected: list[Composition]  # the closest rejected compositions
+    rejection_summary: dict[str, int]
+    ranking: RankingInfo | None
+    n_pareto: int
+    why: list[str]
+    criteria: list[CriterionVerdict]
+    sensitivity: Sensitivity | None
+    deployment_mix: dict[str, int]  # devices on-prem and in the cloud (chosen)
 
 
 @dataclass(frozen=True)
@@ -149,6 +201,8 @@ class PlanResult:
     datacenter: dict[str, Any]
     assumptions: list[str]
     schema_version: int = PLAN_SCHEMA_VERSION
+    requirements_summary: list[str] = field(default_factory=list)
+    decision: DataCenterDecision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

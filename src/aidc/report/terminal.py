@@ -80,7 +80,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
             decision.add_row(
                 w.workload,
                 f"{ch.accelerator} x {ch.n_devices} ({_plan_text(ch)})",
-                "; ".join(w.why_winner),
+                "; ".join(w.why_chosen or w.why_winner),
             )
     console.print(decision)
     dc = result.datacenter
@@ -89,8 +89,16 @@ def render_plan(result: PlanResult, console: Console) -> None:
         f"{fmt_watts(dc['facility_power_w'])} facility power (PUE {dc['pue']:.2f}), "
         f"capex {fmt_usd(dc['capex_usd'])}, 3-year TCO {fmt_usd(dc['tco_3y_usd'])}"
     )
+    dec = result.decision
+    if dec is not None:
+        for line in dec.why:
+            console.print(f"  {line}")
+        if dec.sensitivity is not None:
+            console.print(f"Data-center sensitivity: {dec.sensitivity.summary}")
     for w in result.workloads:
         console.print(workload_table(w))
+        if w.sensitivity is not None:
+            console.print(f"Sensitivity: {w.sensitivity.summary}")
     steps = Table(title="Five-step trace", title_justify="left", show_header=False)
     for s in result.steps:
         steps.add_row(f"{s.step}. {s.name}", s.summary)
