@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from aidc.catalog.schema import Precision
@@ -18,7 +20,73 @@ from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
 from aidc.planner.training import plan_training
 from aidc.search.prune import accelerator_screen, deprecated_software, residency_screen
 from aidc.spec.scenario import Scenario
-from aidc.units import fmt_count, fmt_flops
+from aidc.units import MILLISECOND, fmt_count, fmt_flops, fmt_seconds
+
+
+def workload_summary(d: WorkloadDecision, scenario: Scenario) -> str:
+    """Step 1 in one line: size of the model and the work, and the targets."""
+    r = d.requirements
+    if d.kind == "training":
+        parts = [
+            f"{fmt_count(r['params'])} params",
+            f"{fmt_count(r['tokens'])} tokens",
+            f"{fmt_flops(r['training_flops'])} to train",
+        ]
+        if r.get("deadline_s"):
+            parts.append(f"deadline {fmt_seconds(r['deadline_s'])}")
+        return ", ".join(parts)
+    svc = next(s for s in scenario.workloads.inference if s.name == d.workload)
+    parts = [
+        f"{fmt_count(r['params'])} params",
+        f"peak {r['peak_rps']:g} req/s (mean {r['mean_rps']:g})",
+        f"{r['input_tokens']:g} input tokens"
+        + (f" + {r['output_tokens']:g} output" if r.get("output_tokens") else ""),
+    ]
+    slo = svc.slo
+    for label_, ms in (
+        ("p99", slo.p99_latency_ms),
+        ("TTFT p99", slo.ttft_p99_ms),
+        ("TPOT p99", slo.tpot_p99_ms),
+    ):
+        if ms:
+            parts.append(f"{label_} <= {fmt_seconds(ms * MILLISECOND)}")
+    parts.append(f"availability {svc.availability:.2%}")
+    if r.get("ensemble_k", 1) > 1:
+        parts.append(f"ensemble of {r['ensemble_k']}")
+    return ", ".join(parts)
+
+
+def scenario_summary(scenario: Scenario) -> list[str]:
+    """The data-center-wide requirements: limits, security, preferences, data."""
+    c = scenario.constraints
+    limits = [f"deployment {c.deployment}"]
+    for name, value, unit in (
+        ("power", c.power_kw, "kW"),
+        ("capex", c.capex_usd, "USD"),
+        ("3-year TCO", c.tco_3y_usd, "USD"),
+        ("cloud spend", c.cloud_usd_per_month, "USD/month"),
+        ("racks", c.racks, ""),
+        ("rack power", c.rack_power_kw, "kW"),
+    ):
+        if value:
+            limits.append(f"{name} <= {value:g} {unit}".rstrip())
+    if c.allowed_vendors:
+        limits.append("vendors " + ", ".join(c.allowed_vendors))
+    if c.data_residency:
+        limits.append(f"data stays in {c.data_residency}")
+    needs = [k.replace("_", " ") for k, v in c.security.model_dump().items() if v]
+    prefs = scenario.preferences
+    weights = ", ".join(f"{k.replace('_', '-')} {v:.2f}" for k, v in prefs.normalised().items())
+    lines = [
+        "limits: " + "; ".join(limits),
+        "security: " + (", ".join(needs) if needs else "no specific requirement"),
+        f"preferences: {prefs.method} with weights {weights}",
+    ]
+    if scenario.data.datasets:
+        tb = sum(ds.size_tb for ds in scenario.data.datasets)
+        lines.append(f"data: {len(scenario.data.datasets)} datasets, {tb:g} TB stored")
+    return lines
+
 
 SENSITIVITY_SEED = 0
 """Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
@@ -53,17 +121,8 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
     dc_decision, decisions = decide_datacenter(decisions, planned, ctx, rng, seed=seed)
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
-    req_lines = []
-    for d in decisions:
-        r = d.requirements
-        if d.kind == "training":
-            req_lines.append(
-                f"{d.workload}: {fmt_count(r['params'])} params, {fmt_count(r['tokens'])} tokens, {fmt_flops(r['training_flops'])}"
-            )
-        else:
-            req_lines.append(
-                f"{d.workload}: {fmt_count(r['params'])} params, peak {r['peak_rps']:g} req/s"
-            )
+    decisions = [replace(d, requirements_summary=workload_summary(d, scenario)) for d in decisions]
+    req_lines = [f"{d.workload}: {d.requirements_summary}" for d in decisions]
     n_eval = sum(d.n_evaluated for d in decisions)
     n_designs = sum(len(d.designs) for d in decisions)
     steps = [
@@ -71,7 +130,8 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         StepTrace(
             2,
             "scheme design",
-            f"{n_eval} candidate configurations enumerated across {len(decisions)} workloads",
+            f"{n_eval} candidate configurations enumerated across {len(decisions)} workloads; "
+            f"{dc_decision.n_evaluated} data-center compositions of their feasible designs",
         ),
         StepTrace(
             3,
@@ -86,6 +146,11 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
                 if d.chosen
                 else f"{d.workload}: no feasible design"
                 for d in decisions
+            )
+            + (
+                f" ({dc_decision.chosen.pool_mode} pools, {len(dc_decision.chosen.pools)} pool(s))"
+                if dc_decision.chosen
+                else "; no data-center composition meets the limits"
             ),
         ),
         StepTrace(
@@ -101,6 +166,7 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         workloads=decisions,
         datacenter=datacenter,
         decision=dc_decision,
+        requirements_summary=scenario_summary(scenario) + req_lines,
         assumptions=[
             f"{k} = {v.value:g} ({v.provenance}: {v.source})"
             for k, v in ctx.calibration.values.items()
