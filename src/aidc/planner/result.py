@@ -9,7 +9,7 @@ versioned (:data:`PLAN_SCHEMA_VERSION`) and documented in ``docs/plan-schema.md`
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 from aidc.decide.constraints import Rejection
@@ -18,6 +18,15 @@ from aidc.decide.sensitivity import Sensitivity
 PLAN_SCHEMA_VERSION = 2
 """Bumped whenever the JSON shape changes. 2: structured rejections, design ids, ranking
 record, criteria, sensitivity, pruning, requirements summary, data-center decision."""
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses (also inside lists) as dicts; everything else as it is."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _clean(value: Any) -> Any:
@@ -128,6 +137,19 @@ class WorkloadDecision:
     why_chosen: list[str] = field(default_factory=list)  # why the chosen design (= why_winner
     # when the data center keeps the workload's first choice)
 
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "designs":
+                out[f.name] = [d.to_dict() for d in value]
+            elif f.name == "candidates":
+                out[f.name] = candidate_table(value)
+            else:
+                out[f.name] = _plain(value)
+        out["chosen"] = self.chosen.to_dict() if self.chosen else None
+        return out
+
     @property
     def chosen(self) -> Design | None:
         if self.selected is not None:
@@ -205,10 +227,14 @@ class PlanResult:
     decision: DataCenterDecision | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for wd, w in zip(out["workloads"], self.workloads, strict=True):
-            wd["chosen"] = asdict(w.chosen) if w.chosen else None
-            wd["candidates"] = candidate_table(w.candidates)
+        """The JSON document (schema in ``planner/plan_schema.py``, ``docs/plan-schema.md``)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "workloads":
+                out[f.name] = [w.to_dict() for w in value]
+            else:
+                out[f.name] = asdict(value) if is_dataclass(value) else _plain(value)
         return _clean(out)
 
 
@@ -220,6 +246,8 @@ CANDIDATE_BASE_COLUMNS = (
     "score",
     "rank",
     "pareto",
+    "id",
+    "constraint",
 )
 
 
@@ -242,7 +270,8 @@ def candidate_table(designs: list[Design]) -> dict[str, list[Any]]:
     rows = []
     for d in designs:
         parts = {"plan": d.plan, "metrics": d.metrics, "principle": d.principle_scores}
-        row = [getattr(d, c) for c in CANDIDATE_BASE_COLUMNS]
+        row = [getattr(d, c) for c in CANDIDATE_BASE_COLUMNS[:-1]]
+        row.append(d.rejection.constraint if d.rejection else None)
         for col in extra:
             prefix, key = col.split(".", 1)
             row.append(parts[prefix].get(key))
