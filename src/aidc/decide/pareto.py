@@ -23,7 +23,9 @@ import numpy as np
 from aidc.decide.metrics import METRICS
 
 BLOCK = 256
-"""Points tested per vectorised block (memory ~ BLOCK x front x objectives booleans)."""
+"""Points tested per vectorised block."""
+FRONT_CHUNK = 512
+"""Front points compared with a block at a time (memory ~ BLOCK x FRONT_CHUNK x k)."""
 
 
 def oriented_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -40,11 +42,20 @@ def oriented_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> 
 
 def _dense_ranks(points: np.ndarray) -> np.ndarray:
     """Each column replaced by its dense rank (0 = worst); order-preserving and exact."""
-    ranks = np.empty(points.shape, dtype=np.int64)
+    ranks = np.empty(points.shape, dtype=np.int32)
     for j in range(points.shape[1]):
         _, inv = np.unique(points[:, j], return_inverse=True)
         ranks[:, j] = inv.ravel()
     return ranks
+
+
+def _ge_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``out[i, j] = all(a[i] >= b[j])``, column by column (numpy's ``all`` over a short
+    last axis is several times slower than this loop)."""
+    out = a[:, None, 0] >= b[None, :, 0]
+    for j in range(1, a.shape[1]):
+        out &= a[:, None, j] >= b[None, :, j]
+    return out
 
 
 def pareto_mask_points(points: np.ndarray) -> np.ndarray:
@@ -59,29 +70,39 @@ def pareto_mask_points(points: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=bool)
     ranks = _dense_ranks(pts)
-    sums = ranks.sum(axis=1)
+    sums = ranks.sum(axis=1, dtype=np.int64)
     order = np.argsort(-sums, kind="stable")
     r_sorted = ranks[order]
     s_sorted = sums[order]
     on_front_sorted = np.zeros(n, dtype=bool)
-    front = np.empty((0, pts.shape[1]), dtype=np.int64)
-    front_sums = np.empty(0, dtype=np.int64)
+    k = pts.shape[1]
+    front = np.empty((n, k), dtype=r_sorted.dtype)  # filled up to n_front
+    front_sums = np.empty(n, dtype=s_sorted.dtype)
+    n_front = 0
     for start in range(0, n, BLOCK):
         blk = r_sorted[start : start + BLOCK]
         blk_sums = s_sorted[start : start + BLOCK]
-        # dominated by a front point found so far: >= everywhere and a larger rank sum
-        if len(front):
-            ge = np.all(front[:, None, :] >= blk[None, :, :], axis=2)
-            dominated = np.any(ge & (front_sums[:, None] > blk_sums[None, :]), axis=0)
-        else:
-            dominated = np.zeros(len(blk), dtype=bool)
         # dominated by another point of the same block
-        ge_in = np.all(blk[:, None, :] >= blk[None, :, :], axis=2)
-        dominated |= np.any(ge_in & (blk_sums[:, None] > blk_sums[None, :]), axis=0)
-        keep = ~dominated
-        on_front_sorted[start : start + len(blk)] = keep
-        front = np.concatenate([front, blk[keep]])
-        front_sums = np.concatenate([front_sums, blk_sums[keep]])
+        ge_in = _ge_all(blk, blk)
+        alive = ~np.any(ge_in & (blk_sums[:, None] > blk_sums[None, :]), axis=0)
+        # dominated by a front point found so far: >= everywhere and a larger rank sum.
+        # The front is in rank-sum order, strongest first, so most dominated points die
+        # in the first chunks and the rest are compared with fewer points.
+        for f0 in range(0, n_front, FRONT_CHUNK):
+            live = np.flatnonzero(alive)
+            if not len(live):
+                break
+            fr = front[f0 : min(f0 + FRONT_CHUNK, n_front)]
+            fs = front_sums[f0 : min(f0 + FRONT_CHUNK, n_front)]
+            sub = blk[live]
+            ge = _ge_all(fr, sub)
+            dead = np.any(ge & (fs[:, None] > blk_sums[live][None, :]), axis=0)
+            alive[live[dead]] = False
+        on_front_sorted[start : start + len(blk)] = alive
+        m = int(alive.sum())
+        front[n_front : n_front + m] = blk[alive]
+        front_sums[n_front : n_front + m] = blk_sums[alive]
+        n_front += m
     mask = np.zeros(n, dtype=bool)
     mask[order] = on_front_sorted
     return mask
