@@ -139,3 +139,20 @@ def test_ahp_method_runs_and_reports_its_consistency():
     info = res.workloads[0].ranking
     assert info.method == "ahp" and info.ahp_consistency_ratio == 0.0
     assert info.weights["cost_effectiveness"] == pytest.approx(0.75)
+
+
+def test_model_error_band_from_the_calibration_enters_the_uncertainty():
+    from dataclasses import replace
+
+    from aidc.catalog.calibration import Calibration, CalibrationValue
+
+    sc = scenario_from_data(small(), origin="t")
+    ctx = build_context(sc, None, None)
+    band = CalibrationValue(value=0.3, provenance="measured", source="test")
+    cal = ctx.calibration.merged(
+        Calibration(name="t", values={"uncertainty.inference_latency_rel_error": band})
+    )
+    res = plan(sc, replace(ctx, calibration=cal))
+    unc = res.workloads[0].sensitivity.uncertainty
+    assert unc is not None
+    assert unc.inputs["model error band (uncertainty.inference_latency_rel_error)"] == 0.3
