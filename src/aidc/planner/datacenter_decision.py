@@ -25,6 +25,7 @@ from aidc.decide.explain import compare_metric, criteria, lost_on
 from aidc.decide.metrics import PRINCIPLES, RANKING_METRICS
 from aidc.decide.rank import pareto_mask, principle_matrix, rank_candidates
 from aidc.decide.sensitivity import Sensitivity, flip_analysis, summarise, weight_stability
+from aidc.planner.common import has_isolation
 from aidc.planner.context import PlanContext
 from aidc.planner.decision import label, platform, ranking_info
 from aidc.planner.result import (
@@ -92,7 +93,7 @@ def workload_options(
                 [[d.principle_scores.get(p, math.nan) for p in PRINCIPLES] for d in ds]
             ).reshape(len(ds), len(PRINCIPLES)),
             security_score=np.array([d.metrics.get("security_score", 1.0) for d in ds]),
-            isolation=np.array([bool(a and "mig" in a.features) for a in accs], dtype=bool),
+            isolation=np.array([bool(a and has_isolation(a)) for a in accs], dtype=bool),
         ),
         rows,
     )

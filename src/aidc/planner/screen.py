@@ -18,6 +18,7 @@ import numpy as np
 from aidc.catalog.schema import Accelerator, SoftwareStack
 from aidc.decide.constraints import Check, Rejection, first_failures
 from aidc.decide.explain import fmt_value
+from aidc.planner.common import ISOLATION_FEATURES
 from aidc.planner.context import PlanContext
 from aidc.planner.result import Design
 from aidc.spec.scenario import Scenario
@@ -94,6 +95,8 @@ def derive_submetrics(
                 (p.get("tp", 1) > 1)
                 + (p.get("pp", 1) > 1)
                 + (p.get("dp", 1) > 1)
+                + (p.get("cp", 1) > 1)
+                + (p.get("ep", 1) > 1)
                 + (p.get("zero_stage", 0) == 3)
                 + multi_node
             )
@@ -168,7 +171,7 @@ def _security_checks(
             )
         )
     if need.multi_tenant_isolation:
-        miss = np.array(["mig" not in f for f in features])
+        miss = np.array([not (f & set(ISOLATION_FEATURES)) for f in features])
         checks.append(
             Check(
                 "security.multi_tenant_isolation",
