@@ -13,7 +13,9 @@ and what would have to change for the runner-up to win.
   fixed fleet dominates). Metrics are renormalised per draw and re-ranked.
 * **Runner-up flip**: the smallest change to one principle's weight (the others keeping
   their proportions), and the smallest rise in the winner's costs or times, that make
-  the runner-up rank first. Scanned on a fine grid with the same ranking code.
+  the runner-up score above the winner — the top two swap (a third design may overtake
+  both on the way; the Monte Carlo shares show that). Found on a coarse grid refined by
+  bisection, with the same ranking code.
 
 The random generator is passed in (seeded by the caller); nothing here reads the clock.
 """
@@ -67,7 +69,7 @@ class Stability:
 class WeightFlip:
     principle: str
     weight_now: float
-    weight_needed: float  # normalised weight at which the runner-up ranks first
+    weight_needed: float  # normalised weight at which the runner-up overtakes the winner
 
     @property
     def change(self) -> float:
@@ -76,7 +78,7 @@ class WeightFlip:
 
 @dataclass(frozen=True)
 class FlipAnalysis:
-    """What would have to change for the runner-up to rank first."""
+    """What would have to change for the runner-up to overtake the winner."""
 
     winner: str
     runner_up: str | None
@@ -106,14 +108,11 @@ def _winners(scores: np.ndarray, kr: np.ndarray) -> np.ndarray:
     return np.where(s == best, kr[None, :], np.iinfo(np.int64).max).argmin(axis=1)
 
 
-def _strict_winners(scores: np.ndarray) -> np.ndarray:
-    """First-ranked candidate per row when it is strictly ahead of all others, else -1
-    (a win by tie-break is not a win for the flip analysis)."""
+def _overtakes(scores: np.ndarray, runner: int, winner: int) -> np.ndarray:
+    """Per row of ``m x n`` scores: the runner-up scores strictly above the winner (at
+    :data:`SCORE_DECIMALS` decimals; a tie broken by name is not an overtaking)."""
     s = np.round(scores, SCORE_DECIMALS)
-    top = s.argmax(axis=1)
-    best = s.max(axis=1, keepdims=True)
-    unique = (s == best).sum(axis=1) == 1
-    return np.where(unique, top, -1)
+    return s[:, runner] > s[:, winner]
 
 
 def _shares(winners: np.ndarray, keys: Sequence[str], winner: int) -> tuple[float, list[Share]]:
@@ -318,11 +317,12 @@ def _factor_to_flip(
     method: str,
     targets: list[int],
     runner: int,
+    winner: int,
     exposures: tuple[str, ...],
 ) -> float | None:
     """Smallest rise (factor - 1, up to :data:`MAX_FACTOR`) of the metrics of the given
     exposures (times and costs multiplied, rates divided) of ``targets`` — the winner's
-    group and the designs equivalent to it — that makes ``runner`` rank first outright."""
+    group and the designs equivalent to it — that makes ``runner`` overtake ``winner``."""
     base = {m: np.asarray(columns[m], float) for m in metric_names}
 
     def hits(factors: np.ndarray) -> np.ndarray:
@@ -335,7 +335,7 @@ def _factor_to_flip(
                 v[:, targets] = v[:, targets] * f
             cols[m] = v
         scores = _scores_rows(principle_matrix_rows(cols, metric_names), weights, method)
-        return _strict_winners(scores) == runner
+        return _overtakes(scores, runner, winner)
 
     # geometric in the factor: resolution is relative
     hit = _first_hit(lambda x: hits(np.exp(x)), 0.0, float(np.log(MAX_FACTOR)), FACTOR_POINTS)
@@ -343,10 +343,10 @@ def _factor_to_flip(
 
 
 def _weight_to_flip(
-    p_matrix: np.ndarray, w: np.ndarray, k: int, method: str, runner: int
+    p_matrix: np.ndarray, w: np.ndarray, k: int, method: str, runner: int, winner: int
 ) -> float | None:
     """Weight of principle k (the others in proportion) nearest its current value at
-    which ``runner`` ranks first outright; None if no weight in [0, 1] does."""
+    which ``runner`` overtakes ``winner``; None if no weight in [0, 1] does."""
     others = np.delete(w, k)
     if others.sum() <= 0:
         return None
@@ -358,7 +358,7 @@ def _weight_to_flip(
         wk[:, np.arange(len(w)) != k] = (1 - t)[:, None] * rest[None, :]
         out = np.zeros(len(t), dtype=bool)
         valid = wk.sum(axis=1) > 0
-        out[valid] = _strict_winners(score_matrix(p_matrix, wk[valid], method)) == runner
+        out[valid] = _overtakes(score_matrix(p_matrix, wk[valid], method), runner, winner)
         return out
 
     found = [
@@ -414,7 +414,7 @@ def flip_analysis(
     runner = rest[0]
     flips: list[WeightFlip] = []
     for k, p in enumerate(PRINCIPLES):
-        t = _weight_to_flip(p_matrix, w, k, method, runner)
+        t = _weight_to_flip(p_matrix, w, k, method, runner, winner)
         if t is not None:
             flips.append(WeightFlip(p, float(w[k]), t))
     smallest = min(flips, key=lambda f: abs(f.change)) if flips else None
@@ -433,11 +433,18 @@ def flip_analysis(
     cost = time = None
     if cost_targets:
         cost = _factor_to_flip(
-            columns, metric_names, weights, method, cost_targets, runner, ("cost",)
+            columns, metric_names, weights, method, cost_targets, runner, winner, ("cost",)
         )
     if time_targets:
         time = _factor_to_flip(
-            columns, metric_names, weights, method, time_targets, runner, ("time", "rate")
+            columns,
+            metric_names,
+            weights,
+            method,
+            time_targets,
+            runner,
+            winner,
+            ("time", "rate"),
         )
     name = labels[runner] if labels else keys[runner]
     ways = []
@@ -454,7 +461,7 @@ def flip_analysis(
     if not time_targets and exposures & {"time", "rate"}:
         sentences_note = "it runs on the same accelerator, so a model error moves both alike"
     if ways:
-        sentences = [f"{name} would rank first if " + ", or if ".join(ways)]
+        sentences = [f"{name} would overtake the winner if " + ", or if ".join(ways)]
     else:
         tried = ["no single weight change"]
         if cost_targets:
@@ -464,7 +471,7 @@ def flip_analysis(
         sentences = [
             ", ".join(tried)
             + f" up to {MAX_FACTOR:g}x" * (len(tried) > 1)
-            + f" makes {name} rank first"
+            + f" makes {name} overtake the winner"
         ]
     if sentences_note:
         sentences.append(sentences_note)

@@ -133,7 +133,7 @@ class WeightFlipDoc(_Doc):
     principle: str
     weight_now: Number
     weight_needed: Number = Field(
-        description="normalised weight (others in proportion) at which the runner-up ranks first"
+        description="normalised weight (others in proportion) at which the runner-up overtakes the winner"
     )
 
 
@@ -148,10 +148,10 @@ class FlipDoc(_Doc):
     weight_flips: list[WeightFlipDoc]
     smallest_weight_flip: WeightFlipDoc | None
     winner_cost_rise_fraction: Number | None = Field(
-        description="the winner's costs x (1 + this) make the runner-up first"
+        description="the winner's costs x (1 + this) make the runner-up overtake it"
     )
     winner_time_rise_fraction: Number | None = Field(
-        description="the winner's predicted times x (1 + this) make the runner-up first"
+        description="the winner's predicted times x (1 + this) make the runner-up overtake it"
     )
     sentences: list[str]
 
