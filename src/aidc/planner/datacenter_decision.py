@@ -151,6 +151,18 @@ def describe(c: Composition) -> str:
     return f"{c.pool_mode} pools: " + "; ".join(f"{w} on {lab}" for w, lab in c.labels.items())
 
 
+def unchecked(scenario: Scenario) -> list[str]:
+    """Limits the scenario sets that aidc could not check, said plainly."""
+    c = scenario.constraints
+    out = []
+    if c.racks and not c.rack_power_kw:
+        out.append(
+            f"the limit of {c.racks} racks is not checked: give constraints.rack_power_kw "
+            "(power per rack) so that racks can be counted"
+        )
+    return out
+
+
 def departures(
     chosen_row: int,
     idx: np.ndarray,
@@ -407,6 +419,7 @@ def decide_datacenter(
         ranking=replace(ranking_info(names, r.weights, scenario), normalisation=DC_NORMALISATION),
         n_pareto=len(f_rows),
         why=_why(chosen, int(feas.sum()), crit, runner_c)
+        + unchecked(scenario)
         + departures(int(f_rows[top[0]]), idx_all, modes, cols, names, chosen, decisions, feas),
         criteria=[CriterionVerdict(**c) for c in crit],
         sensitivity=sens,
