@@ -12,7 +12,6 @@ from aidc.catalog.calibration import Calibration
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
 from aidc.model.power_cost import FacilityParams
-from aidc.search.prune import accelerator_screen
 from aidc.spec.scenario import Constraints, PriceOverrides, Scenario
 
 # Facility defaults: which catalog facts stand in when the scenario gives none.
@@ -67,6 +66,10 @@ def candidate_accelerators(
 
     The rules and the reasons for each removal live in :mod:`aidc.search.prune`.
     """
+    from aidc.search.prune import (
+        accelerator_screen,
+    )  # local: keeps this module's imports as they were
+
     return accelerator_screen(catalog, constraints, precision)[0]
 
 

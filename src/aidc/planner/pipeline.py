@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -92,14 +93,29 @@ SENSITIVITY_SEED = 0
 """Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
 
 
-def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) -> PlanResult:
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(what, done, total)`` before each workload is planned and before the
+data-center decision."""
+
+
+def plan(
+    scenario: Scenario,
+    ctx: PlanContext,
+    progress: ProgressCallback | None = None,
+    *,
+    seed: int = SENSITIVITY_SEED,
+) -> PlanResult:
+    """The five steps on one scenario. ``seed`` seeds the sensitivity Monte Carlo."""
     check_models_resolved(scenario, ctx.models)
     rng = np.random.default_rng(seed)
+    total = len(scenario.workloads.training) + len(scenario.workloads.inference)
     # prune before evaluating: residency may rule out cloud; record what each rule removed
     constraints, pruned_common = residency_screen(scenario.constraints)
     planned = scenario.model_copy(update={"constraints": constraints})
     decisions: list[WorkloadDecision] = []
     for w in scenario.workloads.training:
+        if progress:
+            progress(w.name, len(decisions), total)
         _, pruned = accelerator_screen(ctx.catalog, constraints, Precision(w.precision))
         pruned += deprecated_software(ctx.catalog, ("framework",), ctx.models[w.name].kind)
         wd = plan_training(w, planned, ctx)
@@ -107,6 +123,8 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
             decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
         )
     for s in scenario.workloads.inference:
+        if progress:
+            progress(s.name, len(decisions), total)
         _, pruned = accelerator_screen(ctx.catalog, constraints)
         if s.engines == "auto":
             pruned += deprecated_software(
@@ -118,6 +136,8 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         decisions.append(
             decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
         )
+    if progress:
+        progress("data center", total, total)
     dc_decision, decisions = decide_datacenter(decisions, planned, ctx, rng, seed=seed)
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
@@ -156,7 +176,7 @@ def plan(scenario: Scenario, ctx: PlanContext, *, seed: int = SENSITIVITY_SEED) 
         StepTrace(
             5,
             "implementation and monitoring",
-            "deployment settings and re-planning triggers in the datacenter section",
+            "launch and serving settings, replicas and re-planning triggers for the chosen designs (the reports' deployment section)",
         ),
     ]
     return PlanResult(
