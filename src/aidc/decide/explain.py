@@ -78,7 +78,8 @@ def criteria(
         if runner is not None:
             for m in mine:
                 a, b = float(columns[m][winner]), float(columns[m][runner])
-                if a != b:
+                unit = METRICS[m].unit
+                if fmt_value(a, unit) != fmt_value(b, unit):  # differs at the shown precision
                     evidence.append(compare_metric(m, a, b))
         out.append(
             {

@@ -509,7 +509,8 @@ def summarise(
     rival_text = ""
     if rival is not None and rival.share > 0:
         rival_name = (labels or {}).get(rival.design, rival.design)
-        rival_text = f"; the most frequent other winner is {rival_name} ({rival.share:.0%})"
+        pct = f"{rival.share:.0%}" if rival.share >= 0.01 else "<1%"
+        rival_text = f"; the most frequent other winner is {rival_name} ({pct})"
     verdict = (
         "stable"
         if weights.stable and (uncertainty is None or uncertainty.stable)

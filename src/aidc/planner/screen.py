@@ -26,7 +26,9 @@ from aidc.units import DAY, KILO, MEGA, MILLISECOND, YEAR
 
 SUPPORT_STATUS_SCORE = {"active": 1.0, "maintenance": 0.5, "legacy": 0.25, "deprecated": 0.0}
 """Support status as a maintainability sub-metric (0..1, an ordinal scale)."""
-FULL_PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+CALIBRATED_FORMATS = ("int8", "int4", "fp4")
+"""Serving formats that need calibration data and an accuracy check before release (an
+operational step); fp8 with per-tensor scaling is treated as a drop-in format."""
 TCO_YEARS = 3.0
 """The window of ``tco_3y_usd``."""
 MONTHS_PER_3Y = 36.0
@@ -115,7 +117,7 @@ def derive_submetrics(
             m["operational_complexity"] = float(
                 (tp > 1)
                 + (replica_nodes > 1)
-                + (d.plan.get("precision") not in FULL_PRECISIONS)
+                + needs_accuracy_check(d.plan)
                 + (int(d.plan.get("replicas", 1)) > 1)
             )
             m["requests_per_s_per_device"] = v
@@ -143,6 +145,14 @@ def load_scale_limit(d: Design, tp: int, requirements: dict, scenario: Scenario)
             caps.append(int(limit // each))
     peak = requirements.get("peak_rps") or math.nan
     return min(caps) * d.metrics.get("per_replica_rps", math.nan) / peak
+
+
+def needs_accuracy_check(plan: dict) -> bool:
+    """Whether a serving plan's format adds a quantisation-and-accuracy step: the planner
+    flags a quality risk, or the format is an integer or 4-bit one."""
+    if plan.get("quality_risk"):
+        return True
+    return str(plan.get("precision", "")).split("-")[0] in CALIBRATED_FORMATS
 
 
 def _col(metrics: Sequence[dict[str, float]], name: str) -> np.ndarray:
