@@ -449,9 +449,10 @@ def flip_analysis(
     name = labels[runner] if labels else keys[runner]
     ways = []
     if smallest is not None:
+        nd = 2 if abs(smallest.change) >= 0.01 else 4  # enough digits to show the change
         ways.append(
-            f"{smallest.principle.replace('_', '-')} weighed {smallest.weight_needed:.2f} instead "
-            f"of {smallest.weight_now:.2f} (the other weights in proportion)"
+            f"{smallest.principle.replace('_', '-')} weighed {smallest.weight_needed:.{nd}f} "
+            f"instead of {smallest.weight_now:.{nd}f} (the other weights in proportion)"
         )
     if cost is not None:
         ways.append(f"the winner's costs were {cost:.0%} higher")
