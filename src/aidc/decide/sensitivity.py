@@ -494,9 +494,10 @@ def summarise(
     flip: FlipAnalysis,
     labels: Mapping[str, str] | None = None,
     platform: FlipAnalysis | None = None,
+    subject: str = "the first-ranked design",
 ) -> str:
     """One paragraph: stable or not, the shares, the strongest rival, the flip."""
-    parts = [f"the choice stays first in {weights.winner_share:.0%} of weight perturbations"]
+    parts = [f"{subject} stays first in {weights.winner_share:.0%} of weight perturbations"]
     if uncertainty is not None:
         parts.append(f"{uncertainty.winner_share:.0%} of model-error and price draws")
     rivals = [

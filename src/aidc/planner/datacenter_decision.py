@@ -406,7 +406,7 @@ def decide_datacenter(
         weights=weights_st,
         uncertainty=None,
         flip=flip,
-        summary=summarise(weights_st, None, flip),
+        summary=summarise(weights_st, None, flip, subject="the chosen composition"),
     )
     mix: dict[str, int] = {}
     for p in chosen.pools:

@@ -94,7 +94,7 @@ def price_bands(
         prices = [p.usd_per_device_hour for p in ctx.catalog.prices if p.item == acc.id]
         if acc.cloud_usd_per_device_hour:
             prices.append(acc.cloud_usd_per_device_hour)
-        if used and math.isfinite(used) and len(prices) > 1:
+        if used and math.isfinite(used) and len(prices) > 1 and max(prices) > min(prices):
             low[i], high[i] = min(prices) / used, max(prices) / used
             known[f"{acc.id} cloud price range x{low[i]:.2f}..x{high[i]:.2f}"] = float(high[i])
     return low, high, known
