@@ -17,7 +17,7 @@ def test_plan_default_json(run_cli):
     code, out, err = run_cli("plan", "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     names = [w["workload"] for w in doc["workloads"]]
     assert names == ["glm-130b-pretrain", "bert-qa", "chat-70b"]
     for w in doc["workloads"]:

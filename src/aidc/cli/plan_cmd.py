@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from aidc.cli import app
 from aidc.cli.common import build_context, console, load_scenario_arg, write_files
 from aidc.planner.pipeline import plan
+from aidc.planner.plan_schema import plan_json_schema
 from aidc.report.json_out import plan_to_json
 from aidc.report.terminal import render_plan
 
@@ -42,3 +44,9 @@ def plan_command(
         print(text)
     elif not quiet:
         render_plan(result, console)
+
+
+@app.command("plan-schema")
+def plan_schema_command() -> None:
+    """Print the JSON Schema of `aidc plan --json` (documented in docs/plan-schema.md)."""
+    print(json.dumps(plan_json_schema(), indent=2))

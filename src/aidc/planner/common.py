@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from aidc.catalog.schema import Accelerator, SoftwareStack
-from aidc.decide.rank import pareto_mask, principle_scores, topsis, weighted_sum
+from aidc.decide.rank import rank_candidates
 from aidc.planner.result import Design
 from aidc.spec.scenario import Preferences, Security
 
@@ -26,6 +27,16 @@ def best_per_group(group: np.ndarray, objective: np.ndarray, ok: np.ndarray) -> 
     return order[first]
 
 
+ISOLATION_FEATURES = ("mig", "hw_partitioning")
+"""Catalog feature tags for hardware multi-tenant isolation: NVIDIA MIG, and the
+partitioning of other vendors (e.g. AMD CDNA3 compute/memory partitions)."""
+
+
+def has_isolation(acc: Accelerator) -> bool:
+    """Whether the accelerator partitions itself for multi-tenant isolation."""
+    return any(f in acc.features for f in ISOLATION_FEATURES)
+
+
 def security_score(
     acc: Accelerator, software: SoftwareStack | None, need: Security
 ) -> tuple[float, list[str]]:
@@ -40,7 +51,7 @@ def security_score(
     if need.confidential_computing:
         required.append(("confidential_computing", "confidential_computing" in acc.features))
     if need.multi_tenant_isolation:
-        required.append(("multi_tenant_isolation (MIG or equivalent)", "mig" in acc.features))
+        required.append(("multi_tenant_isolation (MIG or equivalent)", has_isolation(acc)))
     for flag in ("encryption_at_rest", "encryption_in_transit", "audit_logging", "anonymisation"):
         if getattr(need, flag):
             required.append((flag, True))
@@ -58,34 +69,30 @@ def rank_designs(
     metric_names: Sequence[str],
     prefs: Preferences,
 ) -> list[Design]:
-    """Score feasible designs, mark the Pareto front, order best first (rejected last)."""
+    """Score feasible designs, mark the Pareto front, order best first (rejected last).
+
+    The planners' first pass (e.g. to pick finalists to simulate); the decision step
+    (:mod:`aidc.planner.decision`) re-screens and re-ranks every design with the
+    principle sub-metrics, so this order is provisional.
+    """
     feas = [d for d in designs if d.feasible]
     rejected = [d for d in designs if not d.feasible]
-    if feas:
-        cols = {m: np.array([d.metrics.get(m, np.nan) for d in feas], float) for m in metric_names}
-        scores = principle_scores(cols, metric_names)
-        weights = prefs.normalised()
-        total = (
-            topsis(scores, weights) if prefs.method == "topsis" else weighted_sum(scores, weights)
+    names = [m for m in metric_names if any(m in d.metrics for d in feas)]
+    if not feas or not names:
+        return feas + rejected
+    cols = {m: np.array([d.metrics.get(m, np.nan) for d in feas], float) for m in names}
+    r = rank_candidates(cols, names, prefs.normalised(), prefs.method, [d.id for d in feas])
+    ranked = [
+        replace(
+            feas[i],
+            score=float(r.score[i]),
+            rank=int(r.rank[i]),
+            principle_scores={p: float(s[i]) for p, s in r.principle_scores.items()},
+            pareto=bool(r.pareto[i]),
         )
-        front = pareto_mask(cols, list(metric_names))
-        order = np.argsort(-total, kind="stable")
-        ranked = []
-        for r, i in enumerate(order):
-            d = feas[i]
-            ranked.append(
-                Design(
-                    **{
-                        **d.__dict__,
-                        "score": float(total[i]),
-                        "rank": r + 1,
-                        "principle_scores": {p: float(s[i]) for p, s in scores.items()},
-                        "pareto": bool(front[i]),
-                    }
-                )
-            )
-        feas = ranked
-    return feas + rejected
+        for i in r.order
+    ]
+    return ranked + rejected
 
 
 def rejection_summary(designs: Sequence[Design]) -> dict[str, int]:

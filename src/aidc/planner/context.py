@@ -12,8 +12,8 @@ from aidc.catalog.calibration import Calibration
 from aidc.catalog.efficiency import KernelEfficiency, load_kernel_efficiency
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
-from aidc.errors import AidcInputError
 from aidc.model.power import FacilityParams
+from aidc.search.prune import accelerator_screen
 from aidc.spec.scenario import Constraints, PriceOverrides, Scenario
 
 # Facility defaults: which catalog facts stand in when the scenario gives none.
@@ -66,29 +66,11 @@ def facility_params(catalog: Catalog, prices: PriceOverrides) -> FacilityParams:
 def candidate_accelerators(
     catalog: Catalog, constraints: Constraints, precision: Precision | None = None
 ) -> list[Accelerator]:
-    """Accelerators the scenario allows (vendor list, explicit list, deployment)."""
-    if constraints.accelerators:
-        accs = [
-            catalog.accelerators.get(n, field="constraints.accelerators")
-            for n in constraints.accelerators
-        ]
-    else:
-        accs = list(catalog.accelerators)
-    if constraints.allowed_vendors:
-        allowed = {v.lower() for v in constraints.allowed_vendors}
-        known = {a.vendor.lower() for a in catalog.accelerators}
-        unknown = allowed - known
-        if unknown:
-            raise AidcInputError(
-                f"unknown vendor {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(known))}",
-                field="constraints.allowed_vendors",
-            )
-        accs = [a for a in accs if a.vendor.lower() in allowed]
-    if constraints.deployment != "either":
-        accs = [a for a in accs if constraints.deployment in a.availability]
-    if precision is not None:
-        accs = [a for a in accs if a.peak_for(precision) is not None]
-    return accs
+    """Accelerators the scenario allows (explicit list, vendor list, deployment, precision).
+
+    The rules and the reasons for each removal live in :mod:`aidc.search.prune`.
+    """
+    return accelerator_screen(catalog, constraints, precision)[0]
 
 
 def check_models_resolved(scenario: Scenario, models: dict[str, ModelArch]) -> None:

@@ -6,35 +6,143 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from aidc.catalog.schema import Precision
 from aidc.planner.context import PlanContext, check_models_resolved
 from aidc.planner.datacenter import assemble_datacenter
+from aidc.planner.datacenter_decision import decide_datacenter
+from aidc.planner.decision import decide_workload
 from aidc.planner.inference import plan_inference
 from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
 from aidc.planner.training import plan_training
+from aidc.search.prune import accelerator_screen, deprecated_software, residency_screen
 from aidc.spec.scenario import Scenario
-from aidc.units import fmt_count, fmt_flops
+from aidc.units import MILLISECOND, fmt_count, fmt_flops, fmt_seconds
 
 
-def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
+def workload_summary(d: WorkloadDecision, scenario: Scenario) -> str:
+    """Step 1 in one line: size of the model and the work, and the targets."""
+    r = d.requirements
+    if d.kind == "training":
+        parts = [
+            f"{fmt_count(r['params'])} params",
+            f"{fmt_count(r['tokens'])} tokens",
+            f"{fmt_flops(r['training_flops'])} to train",
+        ]
+        if r.get("deadline_s"):
+            parts.append(f"deadline {fmt_seconds(r['deadline_s'])}")
+        return ", ".join(parts)
+    svc = next(s for s in scenario.workloads.inference if s.name == d.workload)
+    parts = [
+        f"{fmt_count(r['params'])} params",
+        f"peak {r['peak_rps']:g} req/s (mean {r['mean_rps']:g})",
+        f"{r['input_tokens']:g} input tokens"
+        + (f" + {r['output_tokens']:g} output" if r.get("output_tokens") else ""),
+    ]
+    slo = svc.slo
+    for label_, ms in (
+        ("p99", slo.p99_latency_ms),
+        ("TTFT p99", slo.ttft_p99_ms),
+        ("TPOT p99", slo.tpot_p99_ms),
+    ):
+        if ms:
+            parts.append(f"{label_} <= {fmt_seconds(ms * MILLISECOND)}")
+    parts.append(f"availability {svc.availability:.2%}")
+    if r.get("ensemble_k", 1) > 1:
+        parts.append(f"ensemble of {r['ensemble_k']}")
+    return ", ".join(parts)
+
+
+def scenario_summary(scenario: Scenario) -> list[str]:
+    """The data-center-wide requirements: limits, security, preferences, data."""
+    c = scenario.constraints
+    limits = [f"deployment {c.deployment}"]
+    for name, value, unit in (
+        ("power", c.power_kw, "kW"),
+        ("capex", c.capex_usd, "USD"),
+        ("3-year TCO", c.tco_3y_usd, "USD"),
+        ("cloud spend", c.cloud_usd_per_month, "USD/month"),
+        ("racks", c.racks, ""),
+        ("rack power", c.rack_power_kw, "kW"),
+    ):
+        if value:
+            limits.append(f"{name} <= {value:g} {unit}".rstrip())
+    if c.allowed_vendors:
+        limits.append("vendors " + ", ".join(c.allowed_vendors))
+    if c.data_residency:
+        limits.append(f"data stays in {c.data_residency}")
+    needs = [k.replace("_", " ") for k, v in c.security.model_dump().items() if v]
+    prefs = scenario.preferences
+    weights = ", ".join(f"{k.replace('_', '-')} {v:.2f}" for k, v in prefs.normalised().items())
+    lines = [
+        "limits: " + "; ".join(limits),
+        "security: " + (", ".join(needs) if needs else "no specific requirement"),
+        f"preferences: {prefs.method} with weights {weights}",
+    ]
+    if scenario.data.datasets:
+        tb = sum(ds.size_tb for ds in scenario.data.datasets)
+        lines.append(f"data: {len(scenario.data.datasets)} datasets, {tb:g} TB stored")
+    return lines
+
+
+SENSITIVITY_SEED = 0
+"""Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(what, done, total)`` before each workload is planned and before the
+data-center decision."""
+
+
+def plan(
+    scenario: Scenario,
+    ctx: PlanContext,
+    progress: ProgressCallback | None = None,
+    *,
+    seed: int = SENSITIVITY_SEED,
+) -> PlanResult:
+    """The five steps on one scenario. ``seed`` seeds the sensitivity Monte Carlo."""
     check_models_resolved(scenario, ctx.models)
+    rng = np.random.default_rng(seed)
+    total = len(scenario.workloads.training) + len(scenario.workloads.inference)
+    # prune before evaluating: residency may rule out cloud; record what each rule removed
+    constraints, pruned_common = residency_screen(scenario.constraints)
+    planned = scenario.model_copy(update={"constraints": constraints})
     decisions: list[WorkloadDecision] = []
     for w in scenario.workloads.training:
-        decisions.append(plan_training(w, scenario, ctx))
+        if progress:
+            progress(w.name, len(decisions), total)
+        _, pruned = accelerator_screen(ctx.catalog, constraints, Precision(w.precision))
+        pruned += deprecated_software(ctx.catalog, ("framework",), ctx.models[w.name].kind)
+        wd = plan_training(w, planned, ctx)
+        decisions.append(
+            decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
+        )
     for s in scenario.workloads.inference:
-        decisions.append(plan_inference(s, scenario, ctx))
+        if progress:
+            progress(s.name, len(decisions), total)
+        _, pruned = accelerator_screen(ctx.catalog, constraints)
+        if s.engines == "auto":
+            pruned += deprecated_software(
+                ctx.catalog,
+                ("inference_engine", "serving_server"),
+                "encoder" if s.task != "generation" else "decoder",
+            )
+        wd = plan_inference(s, planned, ctx)
+        decisions.append(
+            decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)
+        )
+    if progress:
+        progress("data center", total, total)
+    dc_decision, decisions = decide_datacenter(decisions, planned, ctx, rng, seed=seed)
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
-    req_lines = []
-    for d in decisions:
-        r = d.requirements
-        if d.kind == "training":
-            req_lines.append(
-                f"{d.workload}: {fmt_count(r['params'])} params, {fmt_count(r['tokens'])} tokens, {fmt_flops(r['training_flops'])}"
-            )
-        else:
-            req_lines.append(
-                f"{d.workload}: {fmt_count(r['params'])} params, peak {r['peak_rps']:g} req/s"
-            )
+    decisions = [replace(d, requirements_summary=workload_summary(d, scenario)) for d in decisions]
+    req_lines = [f"{d.workload}: {d.requirements_summary}" for d in decisions]
     n_eval = sum(d.n_evaluated for d in decisions)
     n_designs = sum(len(d.designs) for d in decisions)
     steps = [
@@ -42,7 +150,8 @@ def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
         StepTrace(
             2,
             "scheme design",
-            f"{n_eval} candidate configurations enumerated across {len(decisions)} workloads",
+            f"{n_eval} candidate configurations enumerated across {len(decisions)} workloads; "
+            f"{dc_decision.n_evaluated} data-center compositions of their feasible designs",
         ),
         StepTrace(
             3,
@@ -57,12 +166,17 @@ def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
                 if d.chosen
                 else f"{d.workload}: no feasible design"
                 for d in decisions
+            )
+            + (
+                f" ({dc_decision.chosen.pool_mode} pools, {len(dc_decision.chosen.pools)} pool(s))"
+                if dc_decision.chosen
+                else "; no data-center composition meets the limits"
             ),
         ),
         StepTrace(
             5,
             "implementation and monitoring",
-            "deployment settings and re-planning triggers in the datacenter section",
+            "launch and serving settings, replicas and re-planning triggers for the chosen designs (the reports' deployment section)",
         ),
     ]
     return PlanResult(
@@ -71,6 +185,8 @@ def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
         steps=steps,
         workloads=decisions,
         datacenter=datacenter,
+        decision=dc_decision,
+        requirements_summary=scenario_summary(scenario) + req_lines,
         assumptions=[
             f"{k} = {v.value:g} ({v.provenance}: {v.source})"
             for k, v in ctx.calibration.values.items()

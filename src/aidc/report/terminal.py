@@ -80,7 +80,7 @@ def render_plan(result: PlanResult, console: Console) -> None:
             decision.add_row(
                 w.workload,
                 f"{ch.accelerator} x {ch.n_devices} ({_plan_text(ch)})",
-                "; ".join(w.why_winner),
+                "; ".join(w.why_chosen or w.why_winner),
             )
     console.print(decision)
     dc = result.datacenter
@@ -91,8 +91,16 @@ def render_plan(result: PlanResult, console: Console) -> None:
     )
     for line in dc.get("summary", []):
         console.print(f"  {line}")
+    dec = result.decision
+    if dec is not None:
+        for line in dec.why:
+            console.print(f"  {line}")
+        if dec.sensitivity is not None:
+            console.print(f"Data-center sensitivity: {dec.sensitivity.summary}")
     for w in result.workloads:
         console.print(workload_table(w))
+        if w.sensitivity is not None:
+            console.print(f"Sensitivity: {w.sensitivity.summary}")
     steps = Table(title="Five-step trace", title_justify="left", show_header=False)
     for s in result.steps:
         steps.add_row(f"{s.step}. {s.name}", s.summary)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aidc.decide.ahp import ahp_weights
 
 Optimizer = Literal["sgd", "momentum", "rmsprop", "adam", "adamw", "adafactor", "adam8bit"]
 TrainPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8"]
@@ -221,9 +223,20 @@ class Preferences(_Strict):
         description="AHP judgements 'a>b': how much more a matters than b (1/9..9)",
     )
 
+    @field_validator("ahp_pairwise")
+    @classmethod
+    def _ahp_consistent(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            ahp_weights(v)  # raises one line naming the bad pair
+        return v
+
     @model_validator(mode="after")
     def _some_weight(self) -> Preferences:
-        if sum(self.weights().values()) <= 0:
+        if self.method == "ahp" and not self.ahp_pairwise:
+            raise ValueError(
+                "method 'ahp' needs ahp_pairwise judgements, e.g. 'performance>security': 3"
+            )
+        if self.method != "ahp" and sum(self.weights().values()) <= 0:
             raise ValueError("at least one preference weight must be positive")
         return self
 
@@ -237,6 +250,9 @@ class Preferences(_Strict):
         }
 
     def normalised(self) -> dict[str, float]:
+        """The weights in force, summing to 1 (from the AHP judgements when method is 'ahp')."""
+        if self.method == "ahp" and self.ahp_pairwise:
+            return ahp_weights(self.ahp_pairwise).weights
         w = self.weights()
         total = sum(w.values())
         return {k: v / total for k, v in w.items()}
