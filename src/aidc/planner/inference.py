@@ -303,4 +303,5 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         rejection_summary=rejection_summary(ranked),
         metric_names=names,
         why_winner=explain_winner(ranked, names, units),
+        candidates=ranked,
     )

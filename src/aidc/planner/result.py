@@ -56,6 +56,10 @@ class WorkloadDecision:
     rejection_summary: dict[str, int]
     metric_names: list[str]
     why_winner: list[str] = field(default_factory=list)
+    # Every design that received a verdict (ranked feasible first, then rejected); the
+    # ``designs`` shortlist is drawn from it. In JSON it becomes a compact column table
+    # (``candidate_table``) so that CSV and charts can show the whole evaluated space.
+    candidates: list[Design] = field(default_factory=list)
 
     @property
     def chosen(self) -> Design | None:
@@ -83,4 +87,43 @@ class PlanResult:
         out = asdict(self)
         for wd, w in zip(out["workloads"], self.workloads, strict=True):
             wd["chosen"] = asdict(w.chosen) if w.chosen else None
+            wd["candidates"] = candidate_table(w.candidates)
         return _clean(out)
+
+
+CANDIDATE_BASE_COLUMNS = (
+    "accelerator",
+    "n_devices",
+    "feasible",
+    "reason",
+    "score",
+    "rank",
+    "pareto",
+)
+
+
+def candidate_table(designs: list[Design]) -> dict[str, list[Any]]:
+    """Designs as one column table: ``{"columns": [...], "rows": [[...], ...]}``.
+
+    Columns are the base fields, then ``plan.<key>``, ``metrics.<key>`` and
+    ``principle.<key>`` in first-seen order; a design without a key has ``None`` there.
+    """
+    extra: dict[str, None] = {}
+    for d in designs:
+        for prefix, part in (
+            ("plan", d.plan),
+            ("metrics", d.metrics),
+            ("principle", d.principle_scores),
+        ):
+            for k in part:
+                extra.setdefault(f"{prefix}.{k}", None)
+    columns = [*CANDIDATE_BASE_COLUMNS, *extra]
+    rows = []
+    for d in designs:
+        parts = {"plan": d.plan, "metrics": d.metrics, "principle": d.principle_scores}
+        row = [getattr(d, c) for c in CANDIDATE_BASE_COLUMNS]
+        for col in extra:
+            prefix, key = col.split(".", 1)
+            row.append(parts[prefix].get(key))
+        rows.append(row)
+    return {"columns": columns, "rows": rows}

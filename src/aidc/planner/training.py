@@ -221,4 +221,5 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         rejection_summary=rejection_summary(ranked),
         metric_names=TRAINING_METRICS,
         why_winner=explain_winner(ranked, TRAINING_METRICS, units),
+        candidates=ranked,
     )
