@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aidc.planner.context import PlanContext, check_models_resolved
 from aidc.planner.datacenter import assemble_datacenter
 from aidc.planner.inference import plan_inference
@@ -14,14 +16,26 @@ from aidc.planner.training import plan_training
 from aidc.spec.scenario import Scenario
 from aidc.units import fmt_count, fmt_flops
 
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(what, done, total)`` before each workload is planned and at the end."""
 
-def plan(scenario: Scenario, ctx: PlanContext) -> PlanResult:
+
+def plan(
+    scenario: Scenario, ctx: PlanContext, progress: ProgressCallback | None = None
+) -> PlanResult:
     check_models_resolved(scenario, ctx.models)
     decisions: list[WorkloadDecision] = []
+    total = len(scenario.workloads.training) + len(scenario.workloads.inference)
     for w in scenario.workloads.training:
+        if progress:
+            progress(w.name, len(decisions), total)
         decisions.append(plan_training(w, scenario, ctx))
     for s in scenario.workloads.inference:
+        if progress:
+            progress(s.name, len(decisions), total)
         decisions.append(plan_inference(s, scenario, ctx))
+    if progress:
+        progress("data center", total, total)
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
     req_lines = []

@@ -137,6 +137,8 @@ def fmt_metric(name: str, value: Any) -> str:
         return "n/a"
     if not math.isfinite(value):
         return "n/a"
+    if name.endswith("_per_s"):
+        return f"{fmt_count(value)}/s"
     if name.endswith("_s"):
         return fmt_seconds(value)
     if name == "usd_per_million_tokens":
@@ -151,14 +153,12 @@ def fmt_metric(name: str, value: Any) -> str:
         return fmt_bytes(value)
     if name.endswith("_kwh"):
         return f"{value / 1e3:.3g} MWh" if abs(value) >= 1e3 else f"{value:.3g} kWh"
-    if name.endswith("_per_s"):
-        return f"{fmt_count(value)}/s"
     if name in ("mfu", "deadline_slack"):
         return f"{value:.0%}"
     if name.endswith("_score"):
         return f"{value:.2f}"
     if name.endswith("_headroom"):
-        return f"{value:.2g}x"
+        return f"{value:.3g}x"
     return f"{value:.3g}"
 
 
@@ -178,7 +178,7 @@ def plan_text(d: DesignDict, *, compact: bool = False) -> str:
             str(p.get("engine", "?")),
             str(p.get("precision", "?")),
             f"TP{p.get('tp', '?')}",
-            f"{p.get('replicas', '?')} replicas",
+            f"x{p.get('replicas', '?')}" if compact else f"{p.get('replicas', '?')} replicas",
         ]
         if not compact:
             parts.append(f"batch {p.get('batch', '?')}")
