@@ -48,7 +48,7 @@ try {
   });
   const t0 = Date.now();
   await page.goto(pathToFileURL(resolve(html)).href, { waitUntil: "load" });
-  await page.waitForSelector("body[data-charts-rendered]", { timeout: 30000 });
+  await page.waitForSelector("body[data-charts-rendered]", { timeout: 20000 });
   result.wall_ms_to_rendered = Date.now() - t0;
   Object.assign(
     result,
