@@ -31,7 +31,7 @@ from aidc.report.view import (
     shortlist,
     workloads,
 )
-from aidc.units import fmt_usd, fmt_watts
+from aidc.units import fmt_count, fmt_flops, fmt_seconds, fmt_usd, fmt_watts
 
 PLOTLY_VERSION = "4.1.1"
 TOP_DESIGNS = 10
@@ -108,6 +108,56 @@ def _decisions(plan: Plan) -> list[dict[str, Any]]:
                 "rejections": list((w.get("rejection_summary") or {}).items()),
                 "n_feasible": w.get("n_feasible"),
                 "n_evaluated": w.get("n_evaluated"),
+            }
+        )
+    return out
+
+
+_REQUIREMENT_FORMATS = (
+    ("params", "parameters", lambda v: fmt_count(v)),
+    ("active_params", "active", lambda v: fmt_count(v)),
+    ("tokens", "tokens", lambda v: fmt_count(v)),
+    ("training_flops", "compute", lambda v: fmt_flops(v)),
+    ("seq_len", "sequence", lambda v: f"{v:g} tokens"),
+    ("global_batch_seqs", "global batch", lambda v: f"{v:g} sequences"),
+    ("deadline_s", "deadline", lambda v: fmt_seconds(v)),
+    ("peak_rps", "peak", lambda v: f"{v:g} req/s"),
+    ("mean_rps", "mean", lambda v: f"{v:g} req/s"),
+    ("input_tokens", "input", lambda v: f"{v:g} tokens"),
+    ("output_tokens", "output", lambda v: f"{v:g} tokens"),
+    ("slo_p99_latency_s", "SLO p99 latency", lambda v: fmt_seconds(v)),
+    ("slo_ttft_p99_s", "SLO TTFT p99", lambda v: fmt_seconds(v)),
+    ("slo_tpot_p99_s", "SLO TPOT p99", lambda v: fmt_seconds(v)),
+    ("availability", "availability", lambda v: f"{v:.4g}"),
+)
+
+
+def _requirements(plan: Plan) -> list[dict[str, Any]]:
+    """Step 1 per workload: the known requirement fields, formatted; unknown ones as-is."""
+    out = []
+    known = {k for k, _, _ in _REQUIREMENT_FORMATS}
+    for w in workloads(plan):
+        req = w.get("requirements") or {}
+        parts = []
+        for key, label, fmt in _REQUIREMENT_FORMATS:
+            v = req.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool) and v == v:
+                if key == "active_params" and v == req.get("params"):
+                    continue
+                if key == "output_tokens" and not v:
+                    continue
+                parts.append(f"{label} {fmt(v)}")
+        parts += [
+            f"{k} {v}"
+            for k, v in req.items()
+            if k not in known and v is not None and not isinstance(v, dict | list)
+        ]
+        out.append(
+            {
+                "workload": w.get("workload"),
+                "kind": w.get("kind"),
+                "model": w.get("model"),
+                "text": ", ".join(parts),
             }
         )
     return out
@@ -206,6 +256,7 @@ def render_html(
         figures=figures,
         bom=bom,
         tables=_tables(plan),
+        requirements=_requirements(plan),
         deployment=dep,
         monitoring=monitoring,
         plotly_js=Markup(_plotly_js()),
