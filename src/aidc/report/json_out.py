@@ -21,7 +21,25 @@ REPORT_SCHEMA_VERSION = 1
 
 
 def plan_to_json(result: PlanResult, *, indent: int | None = 2) -> str:
-    return json.dumps(result.to_dict(), indent=indent, allow_nan=False, sort_keys=False)
+    """The plan document as JSON; indented, with one line per candidate-table row."""
+    doc = result.to_dict()
+    if indent is None:
+        return json.dumps(doc, allow_nan=False)
+    tables: list[list[Any]] = []
+    for w in doc.get("workloads", []):
+        table = w.get("candidates")
+        if isinstance(table, dict) and isinstance(table.get("rows"), list):
+            tables.append(table["rows"])
+            table["rows"] = f"@@aidc-candidate-rows-{len(tables) - 1}@@"
+    text = json.dumps(doc, indent=indent, allow_nan=False)
+    pad = " " * (indent * 4)
+    for i, rows in enumerate(tables):
+        # the key in front makes the match unique: user text is always inside quotes
+        token = '"rows": ' + json.dumps(f"@@aidc-candidate-rows-{i}@@")
+        body = (",\n" + pad + "  ").join(json.dumps(r, allow_nan=False) for r in rows)
+        compact = "[\n" + pad + "  " + body + "\n" + pad + "]" if rows else "[]"
+        text = text.replace(token, '"rows": ' + compact, 1)
+    return text
 
 
 def report_document(
