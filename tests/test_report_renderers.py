@@ -205,3 +205,25 @@ def test_metric_formatting_uses_the_unit_in_the_name():
     assert fmt_metric("time_to_train_s", 86_400 * 2) == "2 d"
     assert fmt_metric("energy_kwh", 240_000) == "240 MWh"
     assert fmt_metric("ttft_p99_s", None) == "n/a"
+
+
+def test_every_renderer_handles_a_workload_without_design(plan):
+    p = copy.deepcopy(plan)
+    w = p["workloads"][2]
+    w["chosen"] = None
+    w["designs"] = [dict(d, feasible=False, reason="slo: too slow") for d in w["designs"]]
+    p["datacenter"]["pools"] = [
+        x for x in p["datacenter"]["pools"] if x["workload"] != w["workload"]
+    ]
+    html = render_html(p, accelerators=FACTS)
+    assert "No feasible design" in html
+    md = render_markdown(p)
+    assert "**no feasible design**" in md
+    c = Console(width=100, record=True)
+    render_plan(p, c)
+    assert "no feasible design" in c.export_text()
+    from aidc.report.deployment import build_deployment
+
+    dep = build_deployment(p, FACTS)
+    assert dep["not_deployed"] == [w["workload"]]
+    assert w["workload"] not in {s["service"] for s in dep["serving"]}

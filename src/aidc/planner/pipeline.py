@@ -76,7 +76,7 @@ def plan(
         StepTrace(
             5,
             "implementation and monitoring",
-            "deployment settings and re-planning triggers in the datacenter section",
+            "launch and serving settings, replicas and re-planning triggers for the chosen designs (the reports' deployment section)",
         ),
     ]
     return PlanResult(
