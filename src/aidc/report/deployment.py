@@ -243,6 +243,8 @@ def _upstream(service: str, replicas: int) -> str:
         "}",
         "server {",
         "    listen 443 ssl;",
+        f"    ssl_certificate     <path-to-{name}.crt>;",
+        f"    ssl_certificate_key <path-to-{name}.key>;",
         f"    location / {{ proxy_pass http://{name}; proxy_read_timeout 300s; }}",
         "}",
     ]
