@@ -227,3 +227,24 @@ def test_every_renderer_handles_a_workload_without_design(plan):
     dep = build_deployment(p, FACTS)
     assert dep["not_deployed"] == [w["workload"]]
     assert w["workload"] not in {s["service"] for s in dep["serving"]}
+
+
+def test_latency_curves_are_drawn_when_the_plan_has_them(plan):
+    p = copy.deepcopy(plan)
+    chat = next(w for w in p["workloads"] if w["workload"] == "assistant-chat")
+    chat["latency_curves"] = [
+        {
+            "label": "chosen, batch sweep",
+            "batch": [1, 8, 64],
+            "throughput_rps": [0.5, 3.0, 9.0],
+            "ttft_p99_s": [0.05, 0.08, 0.4],
+            "tpot_p99_s": [0.01, 0.015, 0.03],
+        }
+    ]
+    figs = {f.id: f for f in build_figures(p)}
+    fig = figs["latency-assistant-chat-ttft_p99_s"]
+    line = next(t for t in fig.traces if t["mode"] == "lines+markers")
+    assert line["y"] == pytest.approx([50.0, 80.0, 400.0])
+    assert "lines: batch sweeps" in fig.notes[-1]
+    plain = {f.id: f for f in build_figures(plan)}["latency-assistant-chat-ttft_p99_s"]
+    assert "not available in this plan" in plain.notes[-1]

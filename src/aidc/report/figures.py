@@ -185,6 +185,39 @@ def _star(d: Mapping[str, Any], x: float, y: float) -> dict[str, Any]:
     }
 
 
+def _curve_traces(w: Workload, lm: str) -> list[dict[str, Any]]:
+    """Lines from ``workloads[].latency_curves``: ``[{"label", "throughput_rps": [...],
+    "<latency metric>": [...] (s), "batch": [...] (optional)}]``, one per swept design."""
+    out = []
+    for c in w.get("latency_curves") or []:
+        if not isinstance(c, Mapping):
+            continue
+        xs, ys = c.get("throughput_rps"), c.get(lm)
+        if not (isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys) and xs):
+            continue
+        pairs = [
+            (x, y)
+            for x, y in zip(xs, ys, strict=True)
+            if isinstance(x, int | float) and isinstance(y, int | float) and x > 0 and y > 0
+        ]
+        if not pairs:
+            continue
+        batches = c.get("batch") if isinstance(c.get("batch"), list) else None
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": esc(c.get("label", "batch sweep")),
+            "x": [x for x, _ in pairs],
+            "y": [y * 1e3 for _, y in pairs],
+            "line": {"width": 2},
+        }
+        if batches and len(batches) == len(xs):
+            trace["text"] = [f"batch {b}" for b in batches]
+            trace["hovertemplate"] = "%{text}: %{x:.3g} req/s, %{y:.3g} ms<extra></extra>"
+        out.append(trace)
+    return out
+
+
 def latency_figures(w: Workload) -> list[Figure]:
     name = str(w.get("workload"))
     req = w.get("requirements") or {}
@@ -242,6 +275,8 @@ def latency_figures(w: Workload) -> list[Figure]:
                     "marker": marker,
                 }
             )
+        curves = _curve_traces(w, lm)
+        traces += curves
         ch = chosen(w)
         if ch is not None and metric(ch, lm) is not None and metric(ch, "per_replica_rps"):
             traces.append(_star(ch, metric(ch, "per_replica_rps"), metric(ch, lm) * 1e3))
@@ -255,8 +290,13 @@ def latency_figures(w: Workload) -> list[Figure]:
             notes.append(f"SLO ({_SLO_KEYS[lm]}): {NOT_AVAILABLE}")
         notes.append(
             "each point is one evaluated design (accelerator x engine x precision) at the batch "
-            "the planner picked for it; designs that do not fit in memory are left out; the "
-            f"batch-sweep curve of the chosen design is {NOT_AVAILABLE} (workloads[].latency_curves)"
+            "the planner picked for it; designs that do not fit in memory are left out"
+            + (
+                "; lines: batch sweeps from workloads[].latency_curves"
+                if curves
+                else f"; the batch-sweep curve of the chosen design is {NOT_AVAILABLE} "
+                "(workloads[].latency_curves)"
+            )
         )
         out.append(
             Figure(
