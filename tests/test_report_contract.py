@@ -124,3 +124,10 @@ def test_candidate_table_holds_every_verdict(result):
 def test_compact_json_is_the_same_document(result):
     assert json.loads(plan_to_json(result)) == json.loads(plan_to_json(result, indent=None))
     assert json.loads(plan_to_json(result)) == json.loads(json.dumps(result.to_dict()))
+
+
+def test_plan_to_json_leaves_its_input_alone(result):
+    doc = result.to_dict()
+    before = json.dumps(doc)
+    assert json.loads(plan_to_json(doc)) == json.loads(before)
+    assert json.dumps(doc) == before

@@ -40,8 +40,8 @@ def plan_command(
     ctx = build_context(sc, base, calibration)
     with task_progress("planning", err_console, enabled=not (quiet or json_out)) as update:
         result = plan(sc, ctx, progress=update)
-    text = plan_to_json(result)
     doc = result.to_dict()
+    text = plan_to_json(doc)
     say = None if (quiet or json_out) else err_console
     if out is not None:
         paths = write_files(out, {"plan.json": text + "\n"}, force=force)

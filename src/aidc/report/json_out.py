@@ -20,17 +20,23 @@ from aidc.report.view import Plan
 REPORT_SCHEMA_VERSION = 1
 
 
-def plan_to_json(result: PlanResult, *, indent: int | None = 2) -> str:
-    """The plan document as JSON; indented, with one line per candidate-table row."""
-    doc = result.to_dict()
+def plan_to_json(result: PlanResult | Mapping[str, Any], *, indent: int | None = 2) -> str:
+    """The plan document (a PlanResult or its ``to_dict()``) as JSON; indented, with one
+    line per candidate-table row. The input is not modified."""
+    doc = result.to_dict() if isinstance(result, PlanResult) else dict(result)
     if indent is None:
         return json.dumps(doc, allow_nan=False)
     tables: list[list[Any]] = []
+    workloads = []
     for w in doc.get("workloads", []):
-        table = w.get("candidates")
-        if isinstance(table, dict) and isinstance(table.get("rows"), list):
+        table = w.get("candidates") if isinstance(w, Mapping) else None
+        if isinstance(table, Mapping) and isinstance(table.get("rows"), list):
             tables.append(table["rows"])
-            table["rows"] = f"@@aidc-candidate-rows-{len(tables) - 1}@@"
+            token = f"@@aidc-candidate-rows-{len(tables) - 1}@@"
+            w = {**w, "candidates": {**table, "rows": token}}
+        workloads.append(w)
+    if "workloads" in doc:
+        doc["workloads"] = workloads
     text = json.dumps(doc, indent=indent, allow_nan=False)
     pad = " " * (indent * 4)
     for i, rows in enumerate(tables):
