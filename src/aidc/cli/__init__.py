@@ -21,11 +21,12 @@ app = typer.Typer(
 )
 
 # Subcommands register themselves on `app` when imported.
-from aidc.cli import (  # noqa: E402, F401  # noqa: E402, F401
+from aidc.cli import (  # noqa: E402, F401
     catalog_cmd,
     estimate_inference,
     estimate_training,
     plan_cmd,
+    report_cmd,
     scenario_cmd,
     subapps,
     validate_inference,

@@ -235,6 +235,11 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         "input_tokens": in_tok,
         "output_tokens": out_tok,
         "ensemble_k": ensemble_k,
+        # the service-level objectives, in seconds (None where the scenario sets none)
+        "slo_p99_latency_s": svc.slo.p99_latency_ms and svc.slo.p99_latency_ms * MILLISECOND,
+        "slo_ttft_p99_s": svc.slo.ttft_p99_ms and svc.slo.ttft_p99_ms * MILLISECOND,
+        "slo_tpot_p99_s": svc.slo.tpot_p99_ms and svc.slo.tpot_p99_ms * MILLISECOND,
+        "availability": svc.availability,
     }
     cands = _enumerate(ctx, svc, scenario, arch, kind)
     choices: list[FleetChoice | None] = [None] * len(cands)

@@ -60,6 +60,7 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         "tokens": total_tokens,
         "training_flops": training_flops_per_token(arch, w.seq_len) * total_tokens,
         "global_batch_seqs": gbs,
+        "seq_len": w.seq_len,
         "deadline_s": w.deadline_days * DAY if w.deadline_days else None,
     }
     if not accs:
