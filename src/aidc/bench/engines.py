@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -273,6 +274,9 @@ class DecoderEngine:
         module = _private_copy(self.built.module, self.spec.precision, self.device)
         self._module = module.to(device=self.device, dtype=_dtype(torch, self.spec.precision))
         self._forward = self._module
+        # transformers 5.x renamed ``past_key_values`` to ``cache`` (argument and output)
+        params = inspect.signature(self._module.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
         if self.spec.engine == "pytorch-compile":
             self._forward = torch.compile(self._module, dynamic=True)
         self.settings.update(
@@ -310,14 +314,16 @@ class DecoderEngine:
         fwd = self._forward
         state: dict[str, Any] = {}
 
+        cache_arg = self._cache_arg
+
         def prefill() -> None:
             out = fwd(input_ids=ids, use_cache=True)
-            state["past"] = out.past_key_values
+            state["past"] = getattr(out, cache_arg)
             state["next"] = out.logits[:, -1, :].argmax(-1, keepdim=True)
 
         def step() -> None:
-            out = fwd(input_ids=state["next"], past_key_values=state["past"], use_cache=True)
-            state["past"] = out.past_key_values
+            out = fwd(input_ids=state["next"], use_cache=True, **{cache_arg: state["past"]})
+            state["past"] = getattr(out, cache_arg)
             state["next"] = out.logits[:, -1, :].argmax(-1, keepdim=True)
 
         with torch.inference_mode():

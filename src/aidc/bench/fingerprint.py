@@ -196,11 +196,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def cpu_device_id(fp: dict[str, Any]) -> str:
-    """A stable id for this CPU as an inference device: ``cpu-<model>-<n>c``.
+def cpu_device_id(fp: dict[str, Any], threads: int) -> str:
+    """A stable id for this CPU used with ``threads`` threads: ``cpu-<model>-<n>t``.
 
-    The core count is part of the id because the peak and the bandwidth scale with it.
+    The thread count is part of the id because peak and bandwidth scale with it.
     """
     model = slug(str(fp.get("cpu_model", "unknown")))
     model = re.sub(r"-(\d+)-core-processor$", "", model)
-    return f"cpu-{model}-{fp.get('affinity_cpus') or fp.get('logical_cpus')}c"
+    return f"cpu-{model}-{threads}t"

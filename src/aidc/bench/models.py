@@ -70,6 +70,8 @@ def build_model(arch: ModelArch, *, seed: int = 0, pretrained: bool = True) -> B
     torch = require("torch")
     tf = require("transformers")
     kind_style = style(arch)
+    tf.logging.set_verbosity_error()
+    tf.logging.disable_progress_bar()
     torch.manual_seed(seed)
     if kind_style == "bert":
         path = minilm_dir() if (pretrained and arch.id in MINILM_IDS) else None
@@ -96,6 +98,8 @@ def build_model(arch: ModelArch, *, seed: int = 0, pretrained: bool = True) -> B
             n_head=arch.n_heads,
             n_inner=arch.ffn_hidden_size,
             tie_word_embeddings=arch.tied_embeddings,
+            bos_token_id=arch.vocab_size - 1,
+            eos_token_id=arch.vocab_size - 1,
         )
         model = tf.GPT2LMHeadModel(cfg)
         return BuiltModel(arch, model.eval(), "decoder", f"random(seed={seed})", "GPT2LMHeadModel")
