@@ -132,8 +132,11 @@ def run_inference_sweep(
                 continue
             log(f"  {arch.id} on {spec} ({built.weights})")
             if built.kind == "encoder":
+                # the sample's token ids come from the BERT uncased vocabulary
+                fits = sample is not None and int(sample[0].max()) < arch.vocab_size
                 emb = _encoder_sweep(
-                    run, built, spec, grid, policy, clock, device, threads, log, sample
+                    run, built, spec, grid, policy, clock, device, threads, log,
+                    sample if fits else None,
                 )
                 if emb is not None:
                     embeddings[spec] = emb

@@ -36,6 +36,7 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda")]
 
 DEFAULT_MODELS = "bert-base,bert-large,all-minilm-l6-v2,gpt2,gpt2-medium,tinyllama-1.1b"
 DEFAULT_ENGINES = "pytorch:fp32,onnxruntime:fp32,onnxruntime:int8"
+DEFAULT_BATCHES, DEFAULT_SEQ_LENS, DEFAULT_GEN_LENS = "1,4,16", "32,128,384", "16,48"
 GPU_ENGINES = "pytorch:fp32,pytorch:fp16,pytorch:bf16,onnxruntime:fp32"
 
 
@@ -69,9 +70,9 @@ def _command_line() -> str:
 def inference_command(
     models: Annotated[str, typer.Option("--models", help="catalog ids or config.json paths, comma-separated")] = DEFAULT_MODELS,
     engines: Annotated[str, typer.Option("--engines", help="engine:precision list (default CPU set; GPU set on CUDA)")] = "",
-    batches: Annotated[str, typer.Option("--batches")] = "1,4,16",
-    seq_lens: Annotated[str, typer.Option("--seq-lens", help="encoder lengths / decoder prompt lengths")] = "32,128,384",
-    gen_lens: Annotated[str, typer.Option("--gen-lens", help="decoder output lengths")] = "16,48",
+    batches: Annotated[str, typer.Option("--batches")] = DEFAULT_BATCHES,
+    seq_lens: Annotated[str, typer.Option("--seq-lens", help="encoder lengths / decoder prompt lengths")] = DEFAULT_SEQ_LENS,
+    gen_lens: Annotated[str, typer.Option("--gen-lens", help="decoder output lengths")] = DEFAULT_GEN_LENS,
     max_gflop: Annotated[float, typer.Option("--max-gflop-per-call", help="skip points with more forward work")] = 400.0,
     accuracy: Annotated[bool, typer.Option("--accuracy/--no-accuracy", help="INT8/FP32 embedding fidelity on the text sample")] = True,
     probe: Annotated[bool, typer.Option("--probe/--no-probe", help="measure CPU GEMM and bandwidth first")] = True,
@@ -95,9 +96,11 @@ def inference_command(
     dev = pick_device(device)
     n_threads = threads or default_threads()
     catalog = load_catalog()
-    if quick:
-        models = models if models != DEFAULT_MODELS else "all-minilm-l6-v2,gpt2"
-        batches, seq_lens, gen_lens = "1,4", "32", "8"
+    if quick:  # shrink only what the user left at its default
+        models = "all-minilm-l6-v2,gpt2" if models == DEFAULT_MODELS else models
+        batches = "1,4" if batches == DEFAULT_BATCHES else batches
+        seq_lens = "32" if seq_lens == DEFAULT_SEQ_LENS else seq_lens
+        gen_lens = "8" if gen_lens == DEFAULT_GEN_LENS else gen_lens
     archs = [resolve_model(m.strip(), catalog, field="--models") for m in models.split(",") if m.strip()]
     specs = parse_engine_specs(engines or (GPU_ENGINES if dev == "cuda" else DEFAULT_ENGINES))
     grid = SweepGrid(

@@ -157,7 +157,7 @@ def calibrate_command(
                      for r in report.points],
             "skipped": [{"point": a, "reason": b} for a, b in report.skipped],
         }
-        console.print_json(json.dumps(doc))
+        typer.echo(json.dumps(doc, indent=2))
     else:
         _render(report, rows)
     if out is not None:
