@@ -306,9 +306,9 @@ class DecoderEngine:
 
     def generate_step_times(
         self, batch: int, n_in: int, n_out: int, clock: Any
-    ) -> tuple[float, list[float]]:
-        """One generation: (prefill seconds, seconds of each of the ``n_out - 1`` decode
-        steps that follow; the prefill produces the first token)."""
+    ) -> tuple[tuple[float, float], list[tuple[float, float]]]:
+        """One generation: (prefill, each of the ``n_out - 1`` decode steps that follow —
+        the prefill produces the first token), each as (wall seconds, CPU seconds)."""
         torch = self._torch
         ids = self._inputs(batch, n_in)
         fwd = self._forward
@@ -326,9 +326,13 @@ class DecoderEngine:
             state["past"] = getattr(out, cache_arg)
             state["next"] = out.logits[:, -1, :].argmax(-1, keepdim=True)
 
+        def timed(fn: Callable[[], None]) -> tuple[float, float]:
+            wall = clock.time_call(fn)
+            return wall, clock.last_cpu_s
+
         with torch.inference_mode():
-            t_prefill = clock.time_call(prefill)
-            steps = [clock.time_call(step) for _ in range(max(n_out - 1, 0))]
+            t_prefill = timed(prefill)
+            steps = [timed(step) for _ in range(max(n_out - 1, 0))]
         return t_prefill, steps
 
     def close(self) -> None:

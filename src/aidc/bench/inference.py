@@ -63,7 +63,7 @@ def _measure(fn: Callable[[], Any], policy: RepeatPolicy, clock: Clock, device: 
                 st = repeat(fn, policy, clock)
         else:
             st = repeat(fn, policy, clock)
-    extra = {"peak_memory_scope": mem.scope}
+    extra = {"peak_memory_scope": mem.scope, **st.cpu_time_stats()}
     if power is not None:
         extra.update(power.summary())
     return st, mem.peak_bytes, extra
@@ -256,6 +256,8 @@ def _decoder_sweep(
         power = PowerSampler() if device == "cuda" else None
         prefills: list[float] = []
         steps: list[float] = []
+        cpu_pre: list[float] = []
+        cpu_steps: list[float] = []
         spent = 0.0
         with PeakMemory(device) as mem, power or _null():
             for _ in range(max(policy.warmup, 1)):
@@ -264,9 +266,11 @@ def _decoder_sweep(
                 spent < policy.budget_s and len(prefills) < policy.max_runs
             ):
                 t_pre, t_steps = eng.generate_step_times(b, s, g, clock)
-                prefills.append(t_pre)
-                steps.extend(t_steps)
-                spent += t_pre + sum(t_steps)
+                prefills.append(t_pre[0])
+                cpu_pre.append(t_pre[1])
+                steps.extend(t[0] for t in t_steps)
+                cpu_steps.extend(t[1] for t in t_steps)
+                spent += t_pre[0] + sum(t[0] for t in t_steps)
         common = {
             "kind": "inference",
             "model": built.arch.id,
@@ -281,7 +285,8 @@ def _decoder_sweep(
         extra = {**extra0, "peak_memory_scope": mem.scope, "generations": len(prefills)}
         if power is not None:
             extra.update(power.summary())
-        st_pre = stats(prefills, max(policy.warmup, 1))
+        on_cpu = device != "cuda"
+        st_pre = stats(prefills, max(policy.warmup, 1), cpu_pre if on_cpu else None)
         run.record(
             {
                 **common,
@@ -290,10 +295,10 @@ def _decoder_sweep(
                 "throughput_per_s": b * s / st_pre.p50_s,
                 "throughput_unit": "token/s",
             },
-            {**extra, "flop_per_call": flop},
+            {**extra, **st_pre.cpu_time_stats(), "flop_per_call": flop},
         )
         if steps:
-            st_dec = stats(steps, max(policy.warmup, 1))
+            st_dec = stats(steps, max(policy.warmup, 1), cpu_steps if on_cpu else None)
             run.record(
                 {
                     **common,
@@ -302,7 +307,12 @@ def _decoder_sweep(
                     "throughput_per_s": b / st_dec.p50_s,
                     "throughput_unit": "token/s",
                 },
-                {**extra, "context_mean": s + g / 2.0, "steps_per_generation": g - 1},
+                {
+                    **extra,
+                    **st_dec.cpu_time_stats(),
+                    "context_mean": s + g / 2.0,
+                    "steps_per_generation": g - 1,
+                },
             )
         log(
             f"    b={b:<3} prompt={s:<4} gen={g:<3} prefill p50 {st_pre.p50_s * 1e3:8.2f} ms"

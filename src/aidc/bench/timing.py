@@ -34,6 +34,18 @@ class LatencyStats:
     mean_s: float
     min_s: float
     samples_s: tuple[float, ...]
+    cpu_samples_s: tuple[float, ...] = ()
+
+    def cpu_time_stats(self) -> dict[str, float]:
+        """Process CPU time per call (see :class:`Clock`); empty on a GPU."""
+        if not self.cpu_samples_s:
+            return {}
+        a = np.asarray(self.cpu_samples_s, dtype=float)
+        return {
+            "cpu_time_p50_s": float(np.percentile(a, 50)),
+            "cpu_time_mean_s": float(a.mean()),
+            "cpu_time_min_s": float(a.min()),
+        }
 
     def as_columns(self) -> dict[str, Any]:
         return {
@@ -46,7 +58,9 @@ class LatencyStats:
         }
 
 
-def stats(samples: list[float], n_warmup: int) -> LatencyStats:
+def stats(
+    samples: list[float], n_warmup: int, cpu_samples: list[float] | None = None
+) -> LatencyStats:
     a = np.asarray(samples, dtype=float)
     return LatencyStats(
         n_warmup=n_warmup,
@@ -57,6 +71,7 @@ def stats(samples: list[float], n_warmup: int) -> LatencyStats:
         mean_s=float(a.mean()),
         min_s=float(a.min()),
         samples_s=tuple(float(x) for x in a),
+        cpu_samples_s=tuple(float(x) for x in cpu_samples or ()),
     )
 
 
@@ -76,10 +91,19 @@ class RepeatPolicy:
 
 
 class Clock:
-    """Times one call. ``device='cuda'`` uses CUDA events (needs torch with CUDA)."""
+    """Times one call. ``device='cuda'`` uses CUDA events (needs torch with CUDA).
+
+    On the CPU it also records the process CPU time of the call (``time.process_time``,
+    all threads) in ``last_cpu_s``. With one compute thread and nothing waiting on I/O,
+    CPU time is the latency the call would have on a machine of its own: time the
+    thread spent descheduled because other programs shared the cores is not counted
+    (shared-cache effects still are). With several threads it is their sum, not a
+    latency. Both are stored; the wall clock is the latency of record.
+    """
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
+        self.last_cpu_s = math.nan
         if device == "cuda":
             import torch
 
@@ -95,23 +119,29 @@ class Clock:
             end.record()
             end.synchronize()
             return start.elapsed_time(end) / 1000.0  # elapsed_time is in ms
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
-        return time.perf_counter() - t0
+        dt = time.perf_counter() - t0
+        self.last_cpu_s = time.process_time() - c0
+        return dt
 
 
 def repeat(fn: Callable[[], Any], policy: RepeatPolicy, clock: Clock) -> LatencyStats:
     for _ in range(policy.warmup):
         clock.time_call(fn)
     samples: list[float] = []
+    cpu: list[float] = []
     spent = 0.0
     while len(samples) < policy.max_runs and (
         len(samples) < policy.min_runs or spent < policy.budget_s
     ):
         dt = clock.time_call(fn)
         samples.append(dt)
+        if clock.device != "cuda":
+            cpu.append(clock.last_cpu_s)
         spent += dt
-    return stats(samples, policy.warmup)
+    return stats(samples, policy.warmup, cpu)
 
 
 # ------------------------------------------------------------------------------ memory

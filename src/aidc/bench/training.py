@@ -186,6 +186,7 @@ def record_training(
                 "params_bytes": res.params_bytes,
                 "grads_bytes": res.grads_bytes,
                 "peak_memory_scope": mem.scope,
+                **st.cpu_time_stats(),
                 "arch": arch.model_dump(mode="json"),
             },
         )

@@ -19,14 +19,26 @@ from aidc.calibrate.bench_predict import PHASES, BenchPoint
 from aidc.catalog.calibration import Calibration, CalibrationValue
 from aidc.catalog.schema import ModelArch
 
-STATISTICS = {"p50": "latency_p50_s", "mean": "latency_mean_s", "min": "latency_min_s"}
+STATISTICS = {
+    "p50": "latency_p50_s",
+    "mean": "latency_mean_s",
+    "min": "latency_min_s",
+    # process CPU time per call (single-threaded runs on a shared machine; see bench.timing)
+    "cpu_p50": "cpu_time_p50_s",
+    "cpu_min": "cpu_time_min_s",
+}
+
+
+def _value(r: Mapping[str, Any], col: str) -> float | None:
+    v = r.get(col) if col in r else (r.get("extra") or {}).get(col)
+    return None if v is None else float(v)
 
 
 def points_from_rows(rows: Iterable[Mapping[str, Any]], statistic: str = "p50") -> list[BenchPoint]:
     col = STATISTICS[statistic]
     groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
-        if r.get("kind") != "inference" or r.get("phase") not in PHASES or r.get(col) is None:
+        if r.get("kind") != "inference" or r.get("phase") not in PHASES or _value(r, col) is None:
             continue
         key = (
             r["device_id"], r["model"], r["engine"], r["precision"], r["phase"],
@@ -41,7 +53,7 @@ def points_from_rows(rows: Iterable[Mapping[str, Any]], statistic: str = "p50") 
                 device=key[0], model=key[1], arch=arch, engine=key[2], precision=key[3],
                 phase=key[4], batch=key[5], seq_len=key[6],
                 gen_len=int(key[7]) if key[7] is not None else None,
-                measured_s=float(np.median([float(r[col]) for r in rs])),
+                measured_s=float(np.median([_value(r, col) for r in rs])),
                 n_measurements=len(rs),
             )
         )

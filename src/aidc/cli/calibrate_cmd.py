@@ -100,7 +100,7 @@ def _render(report: FitReport, show_rows: bool) -> None:
 def calibrate_command(
     out: Annotated[Path | None, typer.Option("--out", help="calibration file to write (YAML)")] = None,
     db: Annotated[Path | None, typer.Option("--db", help="results store from `aidc bench`")] = None,
-    statistic: Annotated[str, typer.Option("--statistic", help="p50, mean or min latency")] = "p50",
+    statistic: Annotated[str, typer.Option("--statistic", help="p50, mean, min (wall clock) or cpu_p50, cpu_min (process CPU time)")] = "p50",
     base: Annotated[Path | None, typer.Option("--calibration", help="the 'before' calibration (default: shipped)")] = None,
     rows: Annotated[bool, typer.Option("--rows", help="print every point")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
