@@ -16,7 +16,8 @@ from aidc.catalog.loader import load_catalog
 
 DATA = Path(__file__).parent / "data"
 HAS_TORCH = all(
-    __import__("importlib").util.find_spec(m) is not None for m in ("torch", "transformers", "onnxruntime")
+    __import__("importlib").util.find_spec(m) is not None
+    for m in ("torch", "transformers", "onnxruntime")
 )
 needs_bench = pytest.mark.skipif(
     not HAS_TORCH, reason="the bench extra is not installed: pip install -e '.[bench]'"
@@ -25,13 +26,15 @@ needs_bench = pytest.mark.skipif(
 
 def test_missing_bench_extra_is_one_line(run_cli, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
-    code, out, err = run_cli("bench", "training", "--db", str(tmp_path / "r.sqlite"))
+    code, _out, err = run_cli("bench", "training", "--db", str(tmp_path / "r.sqlite"))
     assert code == 2
     assert err.count("\n") == 1 and "pip install -e '.[bench]'" in err
 
 
 def test_export_without_a_store_is_one_line(run_cli, tmp_path):
-    code, _, err = run_cli("bench", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "x.csv"))
+    code, _, err = run_cli(
+        "bench", "export", "--db", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "x.csv")
+    )
     assert code == 2 and "no results store" in err and err.count("\n") == 1
 
 
@@ -39,7 +42,18 @@ def test_storage_probe_records_and_cleans_up(run_cli, tmp_path):
     target = tmp_path / "disk"
     target.mkdir()
     db = tmp_path / "r.sqlite"
-    code, out, err = run_cli("bench", "storage", "--dir", str(target), "--size-mib", "4", "--repeats", "1", "--db", str(db))
+    code, out, err = run_cli(
+        "bench",
+        "storage",
+        "--dir",
+        str(target),
+        "--size-mib",
+        "4",
+        "--repeats",
+        "1",
+        "--db",
+        str(db),
+    )
     assert code == 0, err
     assert "write" in out and "read" in out
     assert list(target.iterdir()) == []
@@ -54,10 +68,25 @@ def _synthetic_store(db: Path) -> None:
     links = {lk.id: lk for lk in cat.links}
     conn = open_store(db)
     dev = "cpu-synthetic-1t"
-    run = start_run(conn, command="synthetic", fingerprint={"memory_bytes": 24e9}, libraries={}, settings={}, device_id=dev)
+    run = start_run(
+        conn,
+        command="synthetic",
+        fingerprint={"memory_bytes": 24e9},
+        libraries={},
+        settings={},
+        device_id=dev,
+    )
     probes = [("gemm_fp32", 1e11, "fp32"), ("gemm_int8", 6e11, "int8"), ("stream_copy", 3e10, None)]
     for phase, v, prec in probes:
-        run.record({"kind": "probe", "phase": phase, "precision": prec, "throughput_per_s": v, "threads": 1})
+        run.record(
+            {
+                "kind": "probe",
+                "phase": phase,
+                "precision": prec,
+                "throughput_per_s": v,
+                "threads": 1,
+            }
+        )
     device = device_from_probes(dev, measurements(conn, kind="probe"), 24e9)
     truth = {"compute_efficiency": 0.5, "memory_bw_efficiency": 0.7, "step_overhead_ms": 2.0}
     rng = np.random.default_rng(3)
@@ -66,10 +95,21 @@ def _synthetic_store(db: Path) -> None:
         for b in (1, 4, 8):
             for s in (32, 64, 128):
                 p = BenchPoint(dev, model, arch, "pytorch", "fp32", phase, b, s, gen, 1.0)
-                t = float(predict_s(p, device, truth, links)[0]) * float(np.exp(rng.normal(0, 0.03)))
+                t = float(predict_s(p, device, truth, links)[0]) * float(
+                    np.exp(rng.normal(0, 0.03))
+                )
                 run.record(
-                    {"kind": "inference", "phase": phase, "model": model, "engine": "pytorch",
-                     "precision": "fp32", "batch": b, "seq_len": s, "gen_len": gen, "latency_p50_s": t},
+                    {
+                        "kind": "inference",
+                        "phase": phase,
+                        "model": model,
+                        "engine": "pytorch",
+                        "precision": "fp32",
+                        "batch": b,
+                        "seq_len": s,
+                        "gen_len": gen,
+                        "latency_p50_s": t,
+                    },
                     {"arch": arch.model_dump(mode="json")},
                 )
     run.finish()
@@ -108,11 +148,27 @@ def test_calibrate_json_reports_errors(run_cli, tmp_path):
 @needs_bench
 def test_bench_inference_tiny_sweep(run_cli, tmp_path):
     db = tmp_path / "r.sqlite"
-    code, out, err = run_cli(
-        "bench", "inference", "--models", f"{DATA / 'tiny-bert-config.json'},{DATA / 'tiny-gpt2-config.json'}",
-        "--engines", "pytorch:fp32,onnxruntime:fp32,onnxruntime:int8",
-        "--batches", "1,2", "--seq-lens", "8", "--gen-lens", "4",
-        "--no-probe", "--threads", "1", "--device", "cpu", "--db", str(db), "--quick",
+    code, _out, err = run_cli(
+        "bench",
+        "inference",
+        "--models",
+        f"{DATA / 'tiny-bert-config.json'},{DATA / 'tiny-gpt2-config.json'}",
+        "--engines",
+        "pytorch:fp32,onnxruntime:fp32,onnxruntime:int8",
+        "--batches",
+        "1,2",
+        "--seq-lens",
+        "8",
+        "--gen-lens",
+        "4",
+        "--no-probe",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--db",
+        str(db),
+        "--quick",
     )
     assert code == 0, err
     conn = open_store(db)
@@ -132,8 +188,21 @@ def test_bench_inference_tiny_sweep(run_cli, tmp_path):
 @needs_bench
 def test_bench_training_cli_agrees(run_cli, tmp_path):
     code, out, err = run_cli(
-        "bench", "training", "--model", str(DATA / "tiny-gpt2-config.json"), "--batch", "1",
-        "--seq-len", "8", "--threads", "1", "--device", "cpu", "--db", str(tmp_path / "r.sqlite"), "--quick",
+        "bench",
+        "training",
+        "--model",
+        str(DATA / "tiny-gpt2-config.json"),
+        "--batch",
+        "1",
+        "--seq-len",
+        "8",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        "--quick",
     )
     assert code == 0, err
     assert "NO" not in out and out.count("yes") == 5

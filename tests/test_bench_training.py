@@ -9,10 +9,10 @@ import pytest
 pytest.importorskip("torch", reason="the bench extra is not installed: pip install -e '.[bench]'")
 pytest.importorskip("transformers", reason="the bench extra is not installed")
 
-from aidc.bench.timing import RepeatPolicy  # noqa: E402
-from aidc.bench.training import OPTIMIZERS, train_steps  # noqa: E402
-from aidc.catalog.hf_config import load_hf_config  # noqa: E402
-from aidc.model.training import optimizer_state_bytes_per_param  # noqa: E402
+from aidc.bench.timing import RepeatPolicy
+from aidc.bench.training import OPTIMIZERS, train_steps
+from aidc.catalog.hf_config import load_hf_config
+from aidc.model.training import optimizer_state_bytes_per_param
 
 DATA = Path(__file__).parent / "data"
 ONE_STEP = RepeatPolicy(warmup=1, min_runs=1, max_runs=1, budget_s=0.0)
@@ -35,4 +35,6 @@ def test_optimizer_state_bytes_match_the_training_model(config):
     assert by_name["adam"].state.per_element == 8 * by_name["adam"].n_params
     # step counters are scalars, one per parameter tensor, not per parameter
     assert 0 < by_name["adam"].state.bookkeeping < by_name["adam"].n_params
-    assert by_name["adam"].grads_bytes == by_name["adam"].params_bytes == 4 * by_name["adam"].n_params
+    assert (
+        by_name["adam"].grads_bytes == by_name["adam"].params_bytes == 4 * by_name["adam"].n_params
+    )

@@ -18,11 +18,49 @@ CAT = load_catalog()
 LINKS = {lk.id: lk for lk in CAT.links}
 DEV = "cpu-test-1t"
 PROBES = [
-    {"id": 1, "kind": "probe", "phase": "gemm_fp32", "device_id": DEV, "throughput_per_s": 1.0e11, "engine": "torch", "threads": 1},
-    {"id": 2, "kind": "probe", "phase": "gemm_fp32", "device_id": DEV, "throughput_per_s": 0.8e11, "engine": "torch", "threads": 1},
-    {"id": 3, "kind": "probe", "phase": "gemm_int8", "device_id": DEV, "throughput_per_s": 8.0e11, "engine": "ort", "threads": 1},
-    {"id": 4, "kind": "probe", "phase": "stream_copy", "device_id": DEV, "throughput_per_s": 3.0e10, "engine": "numpy", "threads": 1},
-    {"id": 5, "kind": "probe", "phase": "stream_copy", "device_id": "other", "throughput_per_s": 9.0e10},
+    {
+        "id": 1,
+        "kind": "probe",
+        "phase": "gemm_fp32",
+        "device_id": DEV,
+        "throughput_per_s": 1.0e11,
+        "engine": "torch",
+        "threads": 1,
+    },
+    {
+        "id": 2,
+        "kind": "probe",
+        "phase": "gemm_fp32",
+        "device_id": DEV,
+        "throughput_per_s": 0.8e11,
+        "engine": "torch",
+        "threads": 1,
+    },
+    {
+        "id": 3,
+        "kind": "probe",
+        "phase": "gemm_int8",
+        "device_id": DEV,
+        "throughput_per_s": 8.0e11,
+        "engine": "ort",
+        "threads": 1,
+    },
+    {
+        "id": 4,
+        "kind": "probe",
+        "phase": "stream_copy",
+        "device_id": DEV,
+        "throughput_per_s": 3.0e10,
+        "engine": "numpy",
+        "threads": 1,
+    },
+    {
+        "id": 5,
+        "kind": "probe",
+        "phase": "stream_copy",
+        "device_id": "other",
+        "throughput_per_s": 9.0e10,
+    },
 ]
 TRUE = {"compute_efficiency": 0.42, "memory_bw_efficiency": 0.9, "step_overhead_ms": 3.0}
 
@@ -46,11 +84,11 @@ def test_device_from_probes_keeps_the_best_probe_of_this_device():
 def _points(device, noise: float, seed: int = 0) -> list[BenchPoint]:
     rng = np.random.default_rng(seed)
     pts = []
-    shapes = [
-        ("bert-base", "forward", b, s, None) for b in (1, 4, 16) for s in (32, 128)
-    ] + [("gpt2", "decode", b, s, 16) for b in (1, 4, 16) for s in (32, 128)] + [
-        ("gpt2", "prefill", 1, s, 16) for s in (32, 128, 256)
-    ]
+    shapes = (
+        [("bert-base", "forward", b, s, None) for b in (1, 4, 16) for s in (32, 128)]
+        + [("gpt2", "decode", b, s, 16) for b in (1, 4, 16) for s in (32, 128)]
+        + [("gpt2", "prefill", 1, s, 16) for s in (32, 128, 256)]
+    )
     for model, phase, b, s, g in shapes:
         arch = CAT.models.get(model)
         p = BenchPoint(DEV, model, arch, "pytorch", "fp32", phase, b, s, g, measured_s=1.0)
@@ -67,7 +105,10 @@ def test_fit_recovers_known_efficiencies_from_noise_free_points():
     device = _device()
     pts = _points(device, noise=0.0)
     cal = load_default_calibration()
-    before = lambda p: float(predict_s(p, device, lookup(cal, p.device, p.engine, p.precision), LINKS)[0])  # noqa: E731
+
+    def before(p):
+        return float(predict_s(p, device, lookup(cal, p.device, p.engine, p.precision), LINKS)[0])
+
     report = fit_points(pts, _predict(device), before)
     (fit,) = report.fits
     assert fit.group == (DEV, "pytorch", "fp32")
@@ -81,7 +122,9 @@ def test_fit_recovers_known_efficiencies_from_noise_free_points():
 
 def test_leave_one_out_error_reflects_noise():
     device = _device()
-    report = fit_points(_points(device, noise=0.1, seed=1), _predict(device), lambda p: p.measured_s)
+    report = fit_points(
+        _points(device, noise=0.1, seed=1), _predict(device), lambda p: p.measured_s
+    )
     loo = report.median_error("loo")
     assert 0.01 < loo < 0.2
     assert report.median_error("after") <= loo + 1e-9
@@ -96,7 +139,9 @@ def test_prefill_beyond_batch_one_is_not_covered():
 
 def test_calibration_file_round_trip_and_key_precedence(tmp_path):
     device = _device()
-    report = fit_points(_points(device, 0.0), _predict(device), lambda p: p.measured_s, holdout=False)
+    report = fit_points(
+        _points(device, 0.0), _predict(device), lambda p: p.measured_s, holdout=False
+    )
     cal = build_calibration(report, {DEV: device}, name="bench-test", source="unit test")
     path = tmp_path / "cal.yaml"
     path.write_text(yaml.safe_dump(cal.model_dump(mode="json")))
@@ -113,9 +158,18 @@ def test_calibration_file_round_trip_and_key_precedence(tmp_path):
 
 def test_points_from_rows_merges_repeats_by_median():
     arch = CAT.models.get("bert-base").model_dump(mode="json")
-    base = {"kind": "inference", "phase": "forward", "device_id": DEV, "model": "bert-base",
-            "engine": "pytorch", "precision": "fp32", "batch": 1, "seq_len": 32, "gen_len": None,
-            "extra": {"arch": arch}}
+    base = {
+        "kind": "inference",
+        "phase": "forward",
+        "device_id": DEV,
+        "model": "bert-base",
+        "engine": "pytorch",
+        "precision": "fp32",
+        "batch": 1,
+        "seq_len": 32,
+        "gen_len": None,
+        "extra": {"arch": arch},
+    }
     rows = [{**base, "latency_p50_s": t} for t in (0.1, 0.3, 0.2)]
     rows.append({**base, "kind": "training", "latency_p50_s": 9.0})
     (p,) = points_from_rows(rows)

@@ -21,7 +21,9 @@ from aidc.errors import AidcInputError
 def pick_device(requested: str) -> str:
     """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``."""
     if requested not in ("auto", "cpu", "cuda"):
-        raise AidcInputError(f"unknown device {requested!r}; allowed: auto, cpu, cuda", field="--device")
+        raise AidcInputError(
+            f"unknown device {requested!r}; allowed: auto, cpu, cuda", field="--device"
+        )
     if requested == "cpu":
         return "cpu"
     torch = require("torch")

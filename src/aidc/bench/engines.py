@@ -291,7 +291,9 @@ class DecoderEngine:
         )
 
     def _inputs(self, batch: int, n_in: int) -> Any:
-        return torch_from(self._torch, token_ids(self.built.arch.vocab_size, batch, n_in), self.device)
+        return torch_from(
+            self._torch, token_ids(self.built.arch.vocab_size, batch, n_in), self.device
+        )
 
     def prefill_runner(self, batch: int, n_in: int) -> Callable[[], Any]:
         torch = self._torch

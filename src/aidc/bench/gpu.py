@@ -8,6 +8,7 @@ reader can judge. Energy per call is mean power x call time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from dataclasses import dataclass, field
@@ -55,10 +56,8 @@ class PowerSampler:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         if self._nvml is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
-            except Exception:
-                pass
 
     def summary(self) -> dict[str, float]:
         if not self.samples_w:

@@ -69,9 +69,7 @@ def _measure(fn: Callable[[], Any], policy: RepeatPolicy, clock: Clock, device: 
     return st, mem.peak_bytes, extra
 
 
-def encoder_points(
-    arch: ModelArch, grid: SweepGrid, log: Log
-) -> list[tuple[int, int, float]]:
+def encoder_points(arch: ModelArch, grid: SweepGrid, log: Log) -> list[tuple[int, int, float]]:
     out = []
     for b in grid.batches:
         for s in grid.seq_lens:
@@ -86,9 +84,7 @@ def encoder_points(
     return out
 
 
-def decoder_points(
-    arch: ModelArch, grid: SweepGrid, log: Log
-) -> list[tuple[int, int, int, float]]:
+def decoder_points(arch: ModelArch, grid: SweepGrid, log: Log) -> list[tuple[int, int, int, float]]:
     out = []
     for b in grid.batches:
         for s in grid.seq_lens:
@@ -135,7 +131,15 @@ def run_inference_sweep(
                 # the sample's token ids come from the BERT uncased vocabulary
                 fits = sample is not None and int(sample[0].max()) < arch.vocab_size
                 emb = _encoder_sweep(
-                    run, built, spec, grid, policy, clock, device, threads, log,
+                    run,
+                    built,
+                    spec,
+                    grid,
+                    policy,
+                    clock,
+                    device,
+                    threads,
+                    log,
                     sample if fits else None,
                 )
                 if emb is not None:

@@ -78,7 +78,9 @@ def build_model(arch: ModelArch, *, seed: int = 0, pretrained: bool = True) -> B
         if path is not None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             model = tf.BertModel.from_pretrained(str(path), add_pooling_layer=False)
-            return BuiltModel(arch, model.eval(), "encoder", f"pretrained:{MINILM_PACKAGE}", "BertModel")
+            return BuiltModel(
+                arch, model.eval(), "encoder", f"pretrained:{MINILM_PACKAGE}", "BertModel"
+            )
         cfg = tf.BertConfig(
             vocab_size=arch.vocab_size,
             hidden_size=arch.hidden_size,

@@ -128,8 +128,15 @@ def gemm_int8_probe(
         so.intra_op_num_threads = threads
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     a = rng.integers(0, 255, size=(m, k), dtype=np.uint8)
-    rate = _best_rate(lambda: sess.run(None, {"a": a}), 2.0 * m * k * n, repeats=30, budget_s=budget_s)
-    return ProbeResult("gemm_int8", rate, "op/s", {"m": m, "k": k, "n": n, "engine": "onnxruntime", "threads": threads})
+    rate = _best_rate(
+        lambda: sess.run(None, {"a": a}), 2.0 * m * k * n, repeats=30, budget_s=budget_s
+    )
+    return ProbeResult(
+        "gemm_int8",
+        rate,
+        "op/s",
+        {"m": m, "k": k, "n": n, "engine": "onnxruntime", "threads": threads},
+    )
 
 
 def copy_bandwidth_probe(

@@ -35,9 +35,7 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def begin(
-    db: Path, *, command: str, device: str, threads: int, settings: dict[str, Any]
-) -> Run:
+def begin(db: Path, *, command: str, device: str, threads: int, settings: dict[str, Any]) -> Run:
     fp = hardware_fingerprint()
     ts = thread_settings()
     dev = device_id(device, fp, threads, load_catalog())
@@ -56,8 +54,9 @@ def record_cpu_probes(run: Run, threads: int, log: Callable[[str], None], quick:
     """GEMM (fp32 and, with onnxruntime, int8) and copy-bandwidth probes of this CPU."""
     set_threads(threads)
     fp = {**hardware_fingerprint(), "affinity_cpus": threads}
-    gemm = gemm_fp32_probe(sizes=(512, 1024) if quick else (512, 1024, 2048),
-                           budget_s=2.0 if quick else 6.0)
+    gemm = gemm_fp32_probe(
+        sizes=(512, 1024) if quick else (512, 1024, 2048), budget_s=2.0 if quick else 6.0
+    )
     int8 = gemm_int8_probe(budget_s=1.0 if quick else 3.0, threads=threads)
     copy = copy_bandwidth_probe(threads=threads, repeats=3 if quick else 6)
     for p in (gemm, int8, copy):
@@ -70,9 +69,9 @@ def record_cpu_probes(run: Run, threads: int, log: Callable[[str], None], quick:
             {
                 "kind": "probe",
                 "phase": p.name,
-                "engine": "numpy/torch" if p.name == "gemm_fp32" else (
-                    "onnxruntime" if p.name == "gemm_int8" else "numpy"
-                ),
+                "engine": "numpy/torch"
+                if p.name == "gemm_fp32"
+                else ("onnxruntime" if p.name == "gemm_int8" else "numpy"),
                 "precision": {"gemm_fp32": "fp32", "gemm_int8": "int8"}.get(p.name),
                 "threads": threads,
                 "throughput_per_s": p.value,

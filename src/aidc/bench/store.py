@@ -342,9 +342,7 @@ def _write_parquet(path: Path, rows: list[tuple[Any, ...]]) -> None:
         for c in EXPORT_COLUMNS
     }
     with closing(duckdb.connect()) as db:
-        db.execute(
-            "CREATE TABLE m (" + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")"
-        )
+        db.execute("CREATE TABLE m (" + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")")
         if rows:
             db.executemany(f"INSERT INTO m VALUES ({', '.join('?' * len(EXPORT_COLUMNS))})", rows)
         db.execute(f"COPY m TO '{path.as_posix()}' (FORMAT PARQUET)")

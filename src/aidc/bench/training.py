@@ -112,7 +112,9 @@ def train_steps(
     if threads:
         torch.set_num_threads(threads)
     if seq_len > arch.max_seq_len:
-        raise AidcInputError(f"{seq_len} exceeds {arch.id}'s max_seq_len {arch.max_seq_len}", field="--seq-len")
+        raise AidcInputError(
+            f"{seq_len} exceeds {arch.id}'s max_seq_len {arch.max_seq_len}", field="--seq-len"
+        )
     results = []
     for name in optimizers:
         built = build_model(arch, pretrained=False)
@@ -121,7 +123,9 @@ def train_steps(
         opt = make_optimizer(name, params)
         ids = torch.from_numpy(token_ids(arch.vocab_size, batch, seq_len)).to(device)
 
-        def step(model: Any = model, opt: Any = opt, ids: Any = ids, kind: str = built.kind) -> None:
+        def step(
+            model: Any = model, opt: Any = opt, ids: Any = ids, kind: str = built.kind
+        ) -> None:
             if kind == "decoder":
                 loss = model(input_ids=ids, labels=ids).loss
             else:

@@ -41,8 +41,14 @@ def points_from_rows(rows: Iterable[Mapping[str, Any]], statistic: str = "p50") 
         if r.get("kind") != "inference" or r.get("phase") not in PHASES or _value(r, col) is None:
             continue
         key = (
-            r["device_id"], r["model"], r["engine"], r["precision"], r["phase"],
-            int(r["batch"]), int(r["seq_len"]), r.get("gen_len"),
+            r["device_id"],
+            r["model"],
+            r["engine"],
+            r["precision"],
+            r["phase"],
+            int(r["batch"]),
+            int(r["seq_len"]),
+            r.get("gen_len"),
         )
         groups[key].append(r)
     out = []
@@ -50,8 +56,14 @@ def points_from_rows(rows: Iterable[Mapping[str, Any]], statistic: str = "p50") 
         arch = ModelArch.model_validate(rs[-1]["extra"]["arch"])
         out.append(
             BenchPoint(
-                device=key[0], model=key[1], arch=arch, engine=key[2], precision=key[3],
-                phase=key[4], batch=key[5], seq_len=key[6],
+                device=key[0],
+                model=key[1],
+                arch=arch,
+                engine=key[2],
+                precision=key[3],
+                phase=key[4],
+                batch=key[5],
+                seq_len=key[6],
                 gen_len=int(key[7]) if key[7] is not None else None,
                 measured_s=float(np.median([_value(r, col) for r in rs])),
                 n_measurements=len(rs),
@@ -81,7 +93,11 @@ def build_calibration(
         for param, v in f.values.items():
             note = (
                 f"fitted on {f.n_points} points, mean |log error| {f.mean_abs_log_error:.3f}{loo_txt}"
-                + ("" if f.constrained[param] else "; weakly constrained by these points (J moves < 1% for x1.5)")
+                + (
+                    ""
+                    if f.constrained[param]
+                    else "; weakly constrained by these points (J moves < 1% for x1.5)"
+                )
             )
             values[f"inference.{dev}.{eng}.{prec}.{param}"] = CalibrationValue(
                 value=float(f"{v:.6g}"), provenance="measured", source=source, notes=note

@@ -20,7 +20,11 @@ from aidc.catalog.schema import Accelerator, Precision
 from aidc.model.hardware import HardwareArrays, hardware_arrays
 from aidc.units import GIGA, TERA
 
-PROBE_PRECISION = {"gemm_fp32": Precision.FP32, "gemm_int8": Precision.INT8, "gemm_bf16": Precision.BF16}
+PROBE_PRECISION = {
+    "gemm_fp32": Precision.FP32,
+    "gemm_int8": Precision.INT8,
+    "gemm_bf16": Precision.BF16,
+}
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,10 @@ class MeasuredDevice:
             f"device.{self.id}.memory_gb": (self.memory_bytes / GIGA, self.how.get("memory", "")),
         }
         for prec, v in self.peak_flops_per_s.items():
-            out[f"device.{self.id}.peak_{prec.value}_tflops"] = (v / TERA, self.how.get(prec.value, ""))
+            out[f"device.{self.id}.peak_{prec.value}_tflops"] = (
+                v / TERA,
+                self.how.get(prec.value, ""),
+            )
         return out
 
 
@@ -90,7 +97,9 @@ def device_from_probes(
     )
 
 
-def hardware_row(device: MeasuredDevice | Accelerator, precision: Precision, links: dict) -> HardwareArrays:  # type: ignore[type-arg]
+def hardware_row(
+    device: MeasuredDevice | Accelerator, precision: Precision, links: dict
+) -> HardwareArrays:  # type: ignore[type-arg]
     """One-row :class:`HardwareArrays` for the inference model (single device, no links)."""
     if isinstance(device, Accelerator):
         return hardware_arrays([device], precision, links)

@@ -46,7 +46,9 @@ Predictor = Callable[[BenchPoint, Mapping[str, np.ndarray]], np.ndarray]
 """Vectorised prediction: efficiency arrays of shape (K,) in, seconds of shape (K,) out."""
 
 
-def _grid(centre: Mapping[str, float] | None, width_log: Mapping[str, float] | None) -> dict[str, np.ndarray]:
+def _grid(
+    centre: Mapping[str, float] | None, width_log: Mapping[str, float] | None
+) -> dict[str, np.ndarray]:
     """All combinations of log-spaced values per parameter, flattened to arrays (K,)."""
     axes = []
     for p in PARAMS:
@@ -192,13 +194,15 @@ def fit_points(
     for g, idx in groups.items():
         pts = [points[i] for i in idx]
         if len(pts) < MIN_POINTS:
-            skipped += [(p.label, f"its group has {len(pts)} points (< {MIN_POINTS}) to fit") for p in pts]
+            skipped += [
+                (p.label, f"its group has {len(pts)} points (< {MIN_POINTS}) to fit") for p in pts
+            ]
             continue
         search = _GroupSearch(pts, predict)
         all_ = np.ones(len(pts), dtype=bool)
         values, obj = search.fit(all_)
         fits.append(GroupFit(g, values, len(pts), obj, _constrained(search, values, obj)))
-        for j, i in enumerate(idx):
+        for i in idx:
             after[i] = float(predict(points[i], {q: np.array([values[q]]) for q in PARAMS})[0])
         if not holdout:
             continue
@@ -216,8 +220,11 @@ def fit_points(
                 v, _ = search.fit(keep)
                 for j, i in enumerate(idx):
                     if not keep[j]:
-                        lomo[i] = float(predict(points[i], {q: np.array([v[q]]) for q in PARAMS})[0])
+                        lomo[i] = float(
+                            predict(points[i], {q: np.array([v[q]]) for q in PARAMS})[0]
+                        )
     results = [
-        PointResult(p, before(p), after.get(i), loo.get(i), lomo.get(i)) for i, p in enumerate(points)
+        PointResult(p, before(p), after.get(i), loo.get(i), lomo.get(i))
+        for i, p in enumerate(points)
     ]
     return FitReport(fits, results, skipped)

@@ -120,8 +120,12 @@ def predict_s(
     one = np.ones(1)
     if p.phase == "forward":
         est = estimate_encoder(
-            p.arch, hw, weight_bytes_per_param=wbytes * one, seq_len=float(p.seq_len),
-            batch=float(p.batch) * one, eff=eff,
+            p.arch,
+            hw,
+            weight_bytes_per_param=wbytes * one,
+            seq_len=float(p.seq_len),
+            batch=float(p.batch) * one,
+            eff=eff,
         )
         return np.asarray(est.latency_s, dtype=float)
     # the KV cache stays in the activation precision (16/32 bit) even for int8 weights

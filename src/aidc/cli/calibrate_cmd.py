@@ -28,7 +28,9 @@ from aidc.cli.common import calibration_arg, console, write_files
 from aidc.errors import AidcInputError
 
 
-def _devices(rows: list[dict[str, Any]], run_rows: list[dict[str, Any]], catalog: Any) -> dict[str, MeasuredDevice | Accelerator]:
+def _devices(
+    rows: list[dict[str, Any]], run_rows: list[dict[str, Any]], catalog: Any
+) -> dict[str, MeasuredDevice | Accelerator]:
     mem = {r["device_id"]: (r["fingerprint"] or {}).get("memory_bytes") for r in run_rows}
     out: dict[str, MeasuredDevice | Accelerator] = {}
     for dev in sorted({r["device_id"] for r in rows if r.get("device_id")}):
@@ -98,20 +100,35 @@ def _render(report: FitReport, show_rows: bool) -> None:
 
 @app.command("calibrate")
 def calibrate_command(
-    out: Annotated[Path | None, typer.Option("--out", help="calibration file to write (YAML)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="calibration file to write (YAML)")
+    ] = None,
     db: Annotated[Path | None, typer.Option("--db", help="results store from `aidc bench`")] = None,
-    statistic: Annotated[str, typer.Option("--statistic", help="p50, mean, min (wall clock) or cpu_p50, cpu_min (process CPU time)")] = "p50",
-    base: Annotated[Path | None, typer.Option("--calibration", help="the 'before' calibration (default: shipped)")] = None,
+    statistic: Annotated[
+        str,
+        typer.Option(
+            "--statistic", help="p50, mean, min (wall clock) or cpu_p50, cpu_min (process CPU time)"
+        ),
+    ] = "p50",
+    base: Annotated[
+        Path | None,
+        typer.Option("--calibration", help="the 'before' calibration (default: shipped)"),
+    ] = None,
     rows: Annotated[bool, typer.Option("--rows", help="print every point")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-    no_holdout: Annotated[bool, typer.Option("--no-holdout", help="skip leave-one-out refits")] = False,
+    no_holdout: Annotated[
+        bool, typer.Option("--no-holdout", help="skip leave-one-out refits")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="overwrite --out")] = False,
 ) -> None:
     """Fit inference efficiencies to measurements; report predicted vs measured before/after."""
     from aidc.catalog.loader import load_catalog
 
     if statistic not in STATISTICS:
-        raise AidcInputError(f"unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}", field="--statistic")
+        raise AidcInputError(
+            f"unknown statistic {statistic!r}; allowed: {', '.join(STATISTICS)}",
+            field="--statistic",
+        )
     if out is not None and out.exists() and not force:
         raise AidcInputError(f"--out {out}: exists; pass --force to overwrite it")
     path = db or default_db_path()
@@ -125,13 +142,19 @@ def calibrate_command(
     points: list[BenchPoint] = []
     skipped: list[tuple[str, str]] = []
     for p in points_from_rows(all_rows, statistic):
-        why = covered(p) or (None if p.device in devices else f"no description of device {p.device} (run `aidc bench probe`)")
+        why = covered(p) or (
+            None
+            if p.device in devices
+            else f"no description of device {p.device} (run `aidc bench probe`)"
+        )
         if why:
             skipped.append((p.label, why))
         else:
             points.append(p)
     if not points:
-        raise AidcInputError(f"--db {path}: no inference measurements the model can predict; run `aidc bench inference` first")
+        raise AidcInputError(
+            f"--db {path}: no inference measurements the model can predict; run `aidc bench inference` first"
+        )
 
     def predict(p: BenchPoint, values: Any) -> np.ndarray:
         return np.atleast_1d(predict_s(p, devices[p.device], values, links))
@@ -149,18 +172,37 @@ def calibrate_command(
     if as_json:
         doc = {
             **_summary(report),
-            "fits": [{"group": list(f.group), "values": f.values, "n_points": f.n_points,
-                      "mean_abs_log_error": f.mean_abs_log_error, "constrained": f.constrained}
-                     for f in report.fits],
-            "rows": [{"point": r.point.label, "measured_s": r.point.measured_s, "before_s": r.before_s,
-                      "after_s": r.after_s, "leave_one_out_s": r.loo_s, "leave_one_model_out_s": r.lomo_s}
-                     for r in report.points],
+            "fits": [
+                {
+                    "group": list(f.group),
+                    "values": f.values,
+                    "n_points": f.n_points,
+                    "mean_abs_log_error": f.mean_abs_log_error,
+                    "constrained": f.constrained,
+                }
+                for f in report.fits
+            ],
+            "rows": [
+                {
+                    "point": r.point.label,
+                    "measured_s": r.point.measured_s,
+                    "before_s": r.before_s,
+                    "after_s": r.after_s,
+                    "leave_one_out_s": r.loo_s,
+                    "leave_one_model_out_s": r.lomo_s,
+                }
+                for r in report.points
+            ],
             "skipped": [{"point": a, "reason": b} for a, b in report.skipped],
         }
         typer.echo(json.dumps(doc, indent=2))
     else:
         _render(report, rows)
     if out is not None:
-        text = yaml.safe_dump(cal.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
+        text = yaml.safe_dump(
+            cal.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+        )
         write_files(out.parent if str(out.parent) else Path("."), {out.name: text}, force=force)
-        console.print(f"wrote {out} ({len(cal.values)} values); use it with `aidc plan --calibration {out}`")
+        console.print(
+            f"wrote {out} ({len(cal.values)} values); use it with `aidc plan --calibration {out}`"
+        )
