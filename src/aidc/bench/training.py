@@ -85,6 +85,7 @@ def predicted_state_bytes(optimizer: str, n_params: int) -> float:
 class TrainingResult:
     optimizer: str
     step_s_p50: float
+    step_cpu_s_p50: float  # process CPU time (NaN on a GPU)
     n_params: int
     state: StateBytes
     predicted_state_bytes: float
@@ -146,6 +147,7 @@ def train_steps(
         res = TrainingResult(
             optimizer=name,
             step_s_p50=st.p50_s,
+            step_cpu_s_p50=st.cpu_time_stats().get("cpu_time_p50_s", float("nan")),
             n_params=n,
             state=optimizer_state_bytes(opt, params),
             predicted_state_bytes=predicted_state_bytes(name, n),

@@ -98,6 +98,9 @@ def inference_command(
             "--accuracy/--no-accuracy", help="INT8/FP32 embedding fidelity on the text sample"
         ),
     ] = True,
+    budget_s: Annotated[
+        float, typer.Option("--budget-s", min=0.0, help="measured seconds per point (after 5 runs)")
+    ] = 3.0,
     probe: Annotated[
         bool, typer.Option("--probe/--no-probe", help="measure CPU GEMM and bandwidth first")
     ] = True,
@@ -136,7 +139,7 @@ def inference_command(
         _ints(gen_lens, "--gen-lens"),
         max_gflop * GIGA,
     )
-    policy = RepeatPolicy.quick() if quick else RepeatPolicy()
+    policy = RepeatPolicy.quick() if quick else RepeatPolicy(budget_s=budget_s)
     run = begin(
         _db(db),
         command=_command_line(),
@@ -235,7 +238,8 @@ def training_command(
     )
     for col in (
         "optimizer",
-        "step p50",
+        "step p50 (wall)",
+        "step p50 (CPU time)",
         "state bytes measured",
         "predicted",
         "agree",
@@ -246,6 +250,7 @@ def training_command(
         t.add_row(
             r.optimizer,
             f"{r.step_s_p50 * 1e3:.1f} ms",
+            f"{r.step_cpu_s_p50 * 1e3:.1f} ms",
             f"{r.state.per_element:,}",
             f"{r.predicted_state_bytes:,.0f}",
             "yes" if r.agrees else "NO",
