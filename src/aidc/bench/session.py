@@ -55,7 +55,9 @@ def record_cpu_probes(run: Run, threads: int, log: Callable[[str], None], quick:
     set_threads(threads)
     fp = {**hardware_fingerprint(), "affinity_cpus": threads}
     gemm = gemm_fp32_probe(
-        sizes=(512, 1024) if quick else (512, 1024, 2048), budget_s=2.0 if quick else 6.0
+        sizes=(512, 1024) if quick else (512, 1024, 2048),
+        budget_s=2.0 if quick else 6.0,
+        threads=threads,
     )
     int8 = gemm_int8_probe(budget_s=1.0 if quick else 3.0, threads=threads)
     copy = copy_bandwidth_probe(threads=threads, repeats=3 if quick else 6)
@@ -69,7 +71,7 @@ def record_cpu_probes(run: Run, threads: int, log: Callable[[str], None], quick:
             {
                 "kind": "probe",
                 "phase": p.name,
-                "engine": "numpy/torch"
+                "engine": "torch/onnxruntime"
                 if p.name == "gemm_fp32"
                 else ("onnxruntime" if p.name == "gemm_int8" else "numpy"),
                 "precision": {"gemm_fp32": "fp32", "gemm_int8": "int8"}.get(p.name),
