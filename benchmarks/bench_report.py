@@ -54,6 +54,30 @@ def speedups(rows: list[dict], col: str) -> None:
             )
 
 
+def footprint(rows: list[dict]) -> None:
+    """ONNX file bytes and peak resident memory of ONNX Runtime FP32 vs INT8, per model."""
+    size: dict[tuple, int] = {}
+    peak: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "inference" and r["engine"] == "onnxruntime":
+            key = (r["model"], r["precision"])
+            size[key] = r["extra"]["engine_settings"].get("onnx_bytes")
+            peak[key].append(r["peak_memory_bytes"])
+    models = sorted({m for m, _ in size})
+    if models:
+        print(
+            "\nONNX Runtime FP32 -> INT8 footprint (model file; peak process RSS over the sweep):"
+        )
+    for m in models:
+        if (m, "fp32") in size and (m, "int8") in size:
+            f32, i8 = size[(m, "fp32")], size[(m, "int8")]
+            p32, p8 = max(peak[(m, "fp32")]), max(peak[(m, "int8")])
+            print(
+                f"  {m:18s} file {f32 / 1e6:.0f} MB -> {i8 / 1e6:.0f} MB ({i8 / f32:.2f}x); "
+                f"peak RSS {p32 / 1e6:.0f} MB -> {p8 / 1e6:.0f} MB (process-wide, includes PyTorch's copy)"
+            )
+
+
 def accuracy(rows: list[dict]) -> None:
     acc = [r for r in rows if r["kind"] == "accuracy"]
     if not acc:
@@ -109,6 +133,7 @@ def main() -> None:
     speedups(rows, STATISTICS[args.statistic])
     if args.statistic.startswith("cpu"):
         speedups(rows, "latency_p50_s")
+    footprint(rows)
     accuracy(rows)
     storage_and_training(rows)
 
