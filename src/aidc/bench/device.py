@@ -33,22 +33,49 @@ def pick_device(requested: str) -> str:
     return "cuda" if has_cuda else "cpu"
 
 
-def match_gpu(name: str, catalog: Catalog) -> str | None:
-    """Catalog id for an NVML device name, or None."""
-    words = [w for w in re.split(r"[\s_]+", name.strip()) if w and w.upper() != "NVIDIA"]
-    for n in range(len(words), 0, -1):
-        for cand in ("-".join(words[:n]), " ".join(words[:n])):
-            rec = catalog.accelerators.find(cand)
-            if rec is not None:
-                return rec.id
-    return None
+_FORM_FACTORS = ("SXM", "PCIE", "NVL")
+_VENDOR_WORDS = {"NVIDIA", "TESLA", "AMD", "INSTINCT", "GEFORCE"}
+
+
+def _tokens(text: str) -> list[str]:
+    """Upper-case words; ``SXM4``/``SXM5`` count as ``SXM``."""
+    words = [w.upper() for w in re.split(r"[\s_\-]+", text.strip()) if w]
+    return [("SXM" if w.startswith("SXM") else w) for w in words]
+
+
+def match_gpu(name: str, catalog: Catalog, memory_bytes: float | None = None) -> str | None:
+    """Catalog id for an NVML device name (``NVIDIA H100 80GB HBM3``, ``NVIDIA
+    A100-SXM4-80GB``), or None.
+
+    Candidates share the name's first word (``H100``); the one whose id names most of the
+    name's words wins (a name without ``PCIe``/``NVL`` is an SXM part), then the one whose
+    memory is closest to what NVML reports.
+    """
+    words = [w for w in _tokens(name) if w not in _VENDOR_WORDS]
+    if not words:
+        return None
+    if not any(w in _FORM_FACTORS for w in words):
+        words.append("SXM")
+    family = words[0]
+    best: tuple[float, float, str] | None = None
+    for acc in catalog.accelerators:
+        ids = [_tokens(n) for n in acc.names]
+        if not any(t and t[0] == family for t in ids):
+            continue
+        score = max(len(set(words) & set(t)) for t in ids)
+        mem_gap = abs(acc.memory_bytes - memory_bytes) if memory_bytes else 0.0
+        key = (score, -mem_gap, acc.id)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
 
 
 def device_id(device: str, fingerprint: dict[str, Any], threads: int, catalog: Catalog) -> str:
     if device == "cuda":
         gpus = fingerprint.get("gpus") or []
         name = gpus[0]["name"] if gpus else _torch_gpu_name()
-        return match_gpu(name, catalog) or f"gpu-{slug(name)}"
+        mem = gpus[0].get("memory_bytes") if gpus else None
+        return match_gpu(name, catalog, mem) or f"gpu-{slug(name)}"
     return cpu_device_id(fingerprint, threads)
 
 
