@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Subcommands register themselves on `app` when imported.
-from aidc.cli import bench_cmd, calibrate_cmd, catalog_cmd, plan_cmd, scenario_cmd, subapps  # noqa: E402, F401  # noqa: E402, F401
+from aidc.cli import catalog_cmd, plan_cmd, scenario_cmd, subapps  # noqa: E402, F401
 
 EXIT_BAD_INPUT = 2
 
@@ -50,3 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # pragma: no cover - console script shim
     sys.exit(main())
+
+
+# Measurement and calibration commands (`aidc bench ...`, `aidc calibrate`).
+from aidc.cli import bench_cmd, calibrate_cmd  # noqa: E402, F401
