@@ -14,6 +14,12 @@ Phases and the model quantity they are compared with:
 * ``decode`` (decoders): one step of ``batch`` requests at mean context
   ``seq_len + gen_len / 2`` — ``estimate_generation`` ``decode_step_s``.
 
+When the per-step serving model replaces ``estimate_encoder``/``estimate_generation``,
+:func:`predict_s` maps the same phases to ``encoder_pass(...).latency_s`` and
+``static_generation(...).ttft_s`` / ``.tpot_s`` of a one-row deployment whose efficiency
+fields are the (K,) arrays it is given (batched prefill is then covered too); the fitter
+and the tests stay as they are.
+
 Efficiency values are looked up in a :class:`~aidc.catalog.calibration.Calibration`
 most specific first: ``inference.<device>.<engine>.<precision>.<param>``, then
 ``inference.<device>.<param>``, then ``inference.<param>`` (the key convention agreed
