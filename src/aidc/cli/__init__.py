@@ -60,3 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # pragma: no cover - console script shim
     sys.exit(main())
+
+
+# Measurement and calibration commands (`aidc bench ...`, `aidc calibrate`).
+from aidc.cli import bench_cmd, calibrate_cmd  # noqa: E402, F401
