@@ -108,14 +108,12 @@ class Accelerator(Record):
         return self
 
     def peak_for(self, precision: Precision) -> float | None:
-        """Dense peak FLOP/s for ``precision``; fp16 and bf16 stand in for each other."""
-        table = self.peak_flops_per_s
-        if precision in table:
-            return table[precision]
-        twin = {Precision.BF16: Precision.FP16, Precision.FP16: Precision.BF16}.get(precision)
-        if twin is not None and twin in table:
-            return table[twin]
-        return None
+        """Dense peak FLOP/s for ``precision``; None where the part has no fast path for it.
+
+        FP16 and BF16 are distinct: Volta and Turing (V100, T4) have FP16 tensor cores but
+        no BF16, TPUs have BF16 but no FP16, so a part runs only the formats it lists.
+        """
+        return self.peak_flops_per_s.get(precision)
 
 
 class HostCPU(Record):

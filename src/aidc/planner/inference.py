@@ -103,6 +103,19 @@ def engines_for(
     return out
 
 
+def auto_precisions(acc: Accelerator) -> list[str]:
+    """The formats tried when a service names none: :data:`DEFAULT_PRECISIONS`, with the
+    16-bit slot taken by fp16 on parts without bf16 (V100, T4) and by fp32 on parts with
+    neither (most CPUs, where fp32 is also the reference the int8 speed-up is judged by)."""
+    out = list(DEFAULT_PRECISIONS)
+    if acc.peak_for(Precision.BF16) is None:
+        half = "fp16" if acc.peak_for(Precision.FP16) is not None else "fp32"
+        out[out.index("bf16")] = half
+    if acc.kind == "cpu" and "fp32" not in out:
+        out.insert(0, "fp32")
+    return out
+
+
 @dataclass(frozen=True)
 class _Candidate:
     acc: Accelerator
@@ -115,9 +128,9 @@ class _Candidate:
 def _enumerate(
     ctx: PlanContext, svc: InferenceService, scenario: Scenario, arch: ModelArch, kind: str
 ) -> list[_Candidate]:
-    precisions = list(DEFAULT_PRECISIONS) if svc.precisions == "auto" else list(svc.precisions)
     out = []
     for acc in candidate_accelerators(ctx.catalog, scenario.constraints):
+        precisions = auto_precisions(acc) if svc.precisions == "auto" else list(svc.precisions)
         for prec in precisions:
             fmt = serve_format(prec)
             if acc.peak_for(fmt.compute) is None:
