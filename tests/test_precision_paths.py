@@ -1,0 +1,24 @@
+"""Each part runs only the formats it lists; serving auto-precisions follow the part."""
+
+from aidc.catalog.loader import load_catalog
+from aidc.catalog.schema import Precision
+from aidc.planner.inference import DEFAULT_PRECISIONS, auto_precisions
+
+CAT = load_catalog()
+
+
+def test_fp16_and_bf16_are_not_interchangeable():
+    t4 = CAT.accelerators.get("T4")
+    assert t4.peak_for(Precision.FP16) is not None
+    assert t4.peak_for(Precision.BF16) is None  # Turing has no bf16
+    v5e = CAT.accelerators.get("TPU-v5e")
+    assert v5e.peak_for(Precision.BF16) is not None
+    assert v5e.peak_for(Precision.FP16) is None  # TPUs have no fp16
+
+
+def test_auto_precisions_follow_the_part():
+    assert auto_precisions(CAT.accelerators.get("H100-SXM")) == list(DEFAULT_PRECISIONS)
+    t4 = auto_precisions(CAT.accelerators.get("T4"))
+    assert "fp16" in t4 and "bf16" not in t4
+    cpu = auto_precisions(CAT.accelerators.get("CPU-Xeon-8260"))
+    assert "fp32" in cpu and "bf16" not in cpu and "int8" in cpu
