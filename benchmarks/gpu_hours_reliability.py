@@ -39,8 +39,14 @@ import numpy as np
 
 from aidc.catalog import BYTES_PER_ELEMENT, Precision, load_catalog
 from aidc.catalog.calibration import load_default_calibration
-from aidc.model.hardware import hardware_arrays
-from aidc.model.training import estimate_training, optimizer_state_bytes_per_param
+from aidc.catalog.efficiency import load_kernel_efficiency, select_kernel_efficiency
+from aidc.model.training import (
+    TrainingCalibration,
+    TrainingSettings,
+    estimate_training,
+    optimizer_state_bytes_per_param,
+    training_devices,
+)
 from aidc.model.transformer import param_counts
 from aidc.planner.common import best_per_group
 from aidc.planner.infra_facts import BYTES_PER_TOKEN_TEXT, infra_facts
@@ -88,16 +94,11 @@ def fastest_per_count(arch, acc, seq_len: int, gbs: int) -> dict[int, float]:
         recompute="auto",
     )
     links = {lk.id: lk for lk in cat.links}
-    hw = hardware_arrays([acc], Precision.BF16, links).take(space.accel_index)
+    kernels = [select_kernel_efficiency(load_kernel_efficiency(), acc)]
+    devices = training_devices([acc], kernels, Precision.BF16, links).take(space.accel_index)
+    settings = TrainingSettings(seq_len=seq_len, optimizer="adamw", precision=Precision.BF16)
     est = estimate_training(
-        arch,
-        hw,
-        space.plan,
-        seq_len=seq_len,
-        optimizer="adamw",
-        precision_bytes=BYTES_PER_ELEMENT[Precision.BF16],
-        efficiency=cal.value("training.matmul_efficiency"),
-        framework_overhead_bytes=cal.value("training.framework_overhead_gb") * GIGA,
+        arch, devices, space.plan, settings, TrainingCalibration.from_calibration(cal)
     )
     best = best_per_group(space.plan.n_devices, est.step_time_s, est.fits)
     return {int(space.plan.n_devices[i]): float(est.tokens_per_s[i]) for i in best if est.fits[i]}
