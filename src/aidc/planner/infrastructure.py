@@ -156,6 +156,44 @@ def _envelope_reason(facility_w: float, racks, scenario: Scenario) -> str | None
     return None
 
 
+def _site_costs(
+    acc: Accelerator,
+    n_devices: float,
+    network_capex_usd: float,
+    storage_capex_usd: float,
+    it_w: float,
+    facility_w: float,
+    scenario: Scenario,
+    ctx: PlanContext,
+    facts: InfraFacts,
+) -> tuple[cost.CapexBreakdown, cost.OpexRates, float]:
+    """Capex by component, opex rates, and the on-prem cost rate (USD/s): hardware and the
+    facility amortised over their lives plus opex."""
+    capex = cost.capex_breakdown(
+        n_devices=n_devices,
+        price_usd_per_device=ctx.price_usd(acc, scenario.prices),
+        network_usd=network_capex_usd,
+        storage_usd=storage_capex_usd,
+        services_usd=0.0,
+        it_power_w=it_w,
+        build_usd_per_w=facts.facility_build_usd_per_w,
+    )
+    opex = cost.opex_rates(
+        facility_power_w=facility_w,
+        electricity_usd_per_kwh=facts.electricity_usd_per_kwh,
+        hardware_capex_usd=capex.hardware_usd,
+        maintenance_fraction_per_year=facts.maintenance_fraction_per_year,
+        it_power_w=it_w,
+        space_usd_per_w_per_s=facts.space_usd_per_w_per_s,
+    )
+    usd_per_s = float(
+        cost.amortised_usd_per_s(capex.hardware_usd, facts.it_life_s)
+        + cost.amortised_usd_per_s(capex.facility_usd, facts.facility_life_s)
+        + opex.total_usd_per_s
+    )
+    return capex, opex, usd_per_s
+
+
 def _choose_deployment(
     acc: Accelerator, scenario: Scenario, on_prem_usd: float, cloud_usd: float
 ) -> tuple[float, str]:
@@ -261,29 +299,10 @@ def training_infrastructure_metrics(
     racks = _racks(acc, nodes, node_w, scenario, facts)
     e_kwh = float(power.energy_kwh(fac_w, wall_s))
 
-    price = ctx.price_usd(acc, scenario.prices)
-    capex = cost.capex_breakdown(
-        n_devices=n,
-        price_usd_per_device=price,
-        network_usd=network_capex,
-        storage_usd=storage_capex,
-        services_usd=0.0,
-        it_power_w=it_w,
-        build_usd_per_w=facts.facility_build_usd_per_w,
+    capex, opex, on_prem_usd_per_s = _site_costs(
+        acc, n, network_capex, storage_capex, it_w, fac_w, scenario, ctx, facts
     )
-    opex = cost.opex_rates(
-        facility_power_w=fac_w,
-        electricity_usd_per_kwh=facts.electricity_usd_per_kwh,
-        hardware_capex_usd=capex.hardware_usd,
-        maintenance_fraction_per_year=facts.maintenance_fraction_per_year,
-        it_power_w=it_w,
-        space_usd_per_w_per_s=facts.space_usd_per_w_per_s,
-    )
-    amortised = float(
-        cost.amortised_usd_per_s(capex.hardware_usd, facts.it_life_s)
-        + cost.amortised_usd_per_s(capex.facility_usd, facts.facility_life_s)
-    )
-    on_prem_run = (amortised + float(opex.total_usd_per_s)) * wall_s
+    on_prem_run = on_prem_usd_per_s * wall_s
     cloud_hr = ctx.cloud_usd_per_hour(acc, scenario.prices)
     cloud_run = float(cost.cloud_cost_usd(n, wall_s, cloud_hr))
     reserved_run = float(cost.cloud_cost_usd(n, wall_s, _reserved_usd_per_hour(ctx, acc)))
@@ -468,28 +487,8 @@ def inference_infrastructure_metrics(
     node_w = acc.devices_per_node * tdp * (1.0 + facts.host_power_fraction)
     racks = _racks(acc, nodes, node_w, scenario, facts)
 
-    price = ctx.price_usd(acc, scenario.prices)
-    capex = cost.capex_breakdown(
-        n_devices=n,
-        price_usd_per_device=price,
-        network_usd=network_capex,
-        storage_usd=storage_capex,
-        services_usd=0.0,
-        it_power_w=it_w,
-        build_usd_per_w=facts.facility_build_usd_per_w,
-    )
-    opex = cost.opex_rates(
-        facility_power_w=fac_w,
-        electricity_usd_per_kwh=facts.electricity_usd_per_kwh,
-        hardware_capex_usd=capex.hardware_usd,
-        maintenance_fraction_per_year=facts.maintenance_fraction_per_year,
-        it_power_w=it_w,
-        space_usd_per_w_per_s=facts.space_usd_per_w_per_s,
-    )
-    on_prem_usd_per_s = float(
-        cost.amortised_usd_per_s(capex.hardware_usd, facts.it_life_s)
-        + cost.amortised_usd_per_s(capex.facility_usd, facts.facility_life_s)
-        + opex.total_usd_per_s
+    capex, opex, on_prem_usd_per_s = _site_costs(
+        acc, n, network_capex, storage_capex, it_w, fac_w, scenario, ctx, facts
     )
     cloud_usd_per_s = float(
         cost.cloud_cost_usd(n, 1.0, ctx.cloud_usd_per_hour(acc, scenario.prices))
