@@ -134,18 +134,22 @@ def enumerate_training_space(
     size) and every device count :func:`device_counts` proposes."""
     plans: list[TrainingPlanArrays] = []
     accel: list[np.ndarray] = []
+    # accelerators with the same scale-up domain share their plan spaces: build each once
+    seen: dict[tuple[int, int], TrainingPlanArrays] = {}
     for ai, (domain, per_node) in enumerate(zip(accel_domain, accel_devices_per_node, strict=True)):
         for n in device_counts(max_devices, per_node):
-            p = enumerate_plans(
-                n,
-                n_layers=n_layers,
-                n_heads=n_heads,
-                seq_len=seq_len,
-                global_batch_seqs=global_batch_seqs,
-                scaleup_domain=domain,
-                n_experts=n_experts,
-                recompute=recompute,
-            )
+            p = seen.get((domain, n))
+            if p is None:
+                p = seen[(domain, n)] = enumerate_plans(
+                    n,
+                    n_layers=n_layers,
+                    n_heads=n_heads,
+                    seq_len=seq_len,
+                    global_batch_seqs=global_batch_seqs,
+                    scaleup_domain=domain,
+                    n_experts=n_experts,
+                    recompute=recompute,
+                )
             plans.append(p)
             accel.append(np.full(len(p), ai, dtype=np.int64))
     return TrainingSpace(accel_index=np.concatenate(accel), plan=concat_plans(plans))
