@@ -29,6 +29,7 @@ from aidc.report.view import (
     metric_label,
     plan_text,
     shortlist,
+    why_chosen,
     workloads,
 )
 from aidc.units import fmt_count, fmt_flops, fmt_seconds, fmt_usd, fmt_watts
@@ -104,7 +105,7 @@ def _decisions(plan: Plan) -> list[dict[str, Any]]:
                     for m in names[:4] + extra
                     if ch and (ch.get("metrics") or {}).get(m) is not None
                 ],
-                "why": w.get("why_winner") or [],
+                "why": why_chosen(w),
                 "rejections": list((w.get("rejection_summary") or {}).items()),
                 "n_feasible": w.get("n_feasible"),
                 "n_evaluated": w.get("n_evaluated"),

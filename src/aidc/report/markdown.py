@@ -17,6 +17,7 @@ from aidc.report.view import (
     metric_label,
     plan_text,
     shortlist,
+    why_chosen,
     workloads,
 )
 from aidc.units import fmt_usd, fmt_watts
@@ -94,7 +95,7 @@ def render_markdown(plan: Plan, deployment: dict[str, Any] | None = None) -> str
                 md_escape(w.get("workload")),
                 f"**{md_escape(design_title(ch))}**",
                 md_escape(plan_text(ch)),
-                md_escape("; ".join(w.get("why_winner") or [])),
+                md_escape("; ".join(why_chosen(w))),
             ]
         )
     L += [*_table(["workload", "chosen design", "plan", "why"], rows), ""]

@@ -28,6 +28,7 @@ from aidc.report.view import (
     metric_label,
     plan_text,
     shortlist,
+    why_chosen,
     workloads,
 )
 from aidc.units import fmt_usd, fmt_watts
@@ -62,7 +63,7 @@ def _decision(plan: Plan, console: Console) -> None:
             )
             continue
         console.print(Padding(_line(design_title(ch), f"  {plan_text(ch)}"), (0, 0, 0, 2)))
-        for reason in w.get("why_chosen") or w.get("why_winner") or []:
+        for reason in why_chosen(w):
             console.print(Padding(Text(f"· {reason}"), (0, 0, 0, 4)))
         sens = w.get("sensitivity") or {}
         if sens.get("summary"):

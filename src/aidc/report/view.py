@@ -189,3 +189,9 @@ def plan_text(d: DesignDict, *, compact: bool = False) -> str:
 
 def design_title(d: DesignDict) -> str:
     return f"{d.get('accelerator', '?')} x {d.get('n_devices', '?')}"
+
+
+def why_chosen(w: Workload) -> list[str]:
+    """Why the chosen design: the data-center decision's reasons when it departed from the
+    workload's first choice, else the workload ranking's reasons for its winner."""
+    return list(w.get("why_chosen") or w.get("why_winner") or [])
