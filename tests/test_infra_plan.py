@@ -171,3 +171,14 @@ def test_bigger_cluster_has_more_interruptions_and_lower_goodput():
     assert big.metrics["goodput"] < small.metrics["goodput"]
     assert big.metrics["job_mtbf_s"] == pytest.approx(small.metrics["job_mtbf_s"] / 32)
     assert big.metrics["capex_network_usd"] > small.metrics["capex_network_usd"]
+
+
+def test_tco_breakdown_adds_up_to_the_total_with_cloud_and_on_prem_pools():
+    for sc in (
+        load_default_scenario(),
+        _with(load_default_scenario(), **{"constraints.deployment": "on-prem"}),
+    ):
+        dc = _plan(sc).datacenter
+        total = sum(dc["tco_3y_breakdown_usd"].values())
+        # energy is counted per run on the breakdown side and as a rate in the pools' TCO
+        assert total == pytest.approx(dc["tco_3y_usd"], rel=0.05)

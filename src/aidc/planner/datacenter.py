@@ -240,11 +240,17 @@ def assemble_datacenter(
     horizon = TCO_YEARS * YEAR
     energy_usd_3y = energy_kwh_year * TCO_YEARS * facts.electricity_usd_per_kwh
     hardware = sum(v for k, v in capex_components.items() if k != "facility")
+    cloud_3y = sum(
+        d.chosen.metrics.get("tco_3y_usd") or 0.0
+        for d in decisions
+        if d.chosen is not None and not _on_prem(d)
+    )
     tco_breakdown = {
         **{f"capex_{k}": v for k, v in capex_components.items()},
         "energy": energy_usd_3y,
         "maintenance": hardware * facts.maintenance_fraction_per_year * TCO_YEARS,
         "space": it_w * facts.space_usd_per_w_per_s * horizon,
+        "cloud_rental": cloud_3y,
     }
 
     c = scenario.constraints

@@ -39,26 +39,36 @@ def _pool_costs(plan: Plan) -> list[tuple[str, float, float]]:
 
 def cost_breakdown_figure(plan: Plan) -> Figure:
     reads = [
+        "datacenter.tco_3y_breakdown_usd (component -> USD over three years)",
         "workloads[].chosen.metrics.capex_usd",
         "workloads[].chosen.metrics.tco_3y_usd",
-        "datacenter.cost_breakdown (component -> capex_usd, opex_usd_per_year)",
     ]
-    comp = (plan.get("datacenter") or {}).get("cost_breakdown")
-    if isinstance(comp, Mapping) and comp:
-        names = list(comp)
-        capex = [float((comp[n] or {}).get("capex_usd") or 0.0) for n in names]
-        opex = [float((comp[n] or {}).get("opex_usd_per_year") or 0.0) * TCO_YEARS for n in names]
+    comp = (plan.get("datacenter") or {}).get("tco_3y_breakdown_usd")
+    if isinstance(comp, Mapping) and any(
+        isinstance(v, int | float) and v > 0 for v in comp.values()
+    ):
+        names = [n for n, v in comp.items() if isinstance(v, int | float) and v > 0]
+        labels = [esc(n.replace("capex_", "capex: ").replace("_", " ")) for n in names]
         traces = [
-            {"type": "bar", "name": "capex", "x": [esc(n) for n in names], "y": capex},
             {
                 "type": "bar",
-                "name": f"opex over {TCO_YEARS} years",
-                "x": [esc(n) for n in names],
-                "y": opex,
-            },
+                "name": "3-year cost",
+                "x": labels,
+                "y": [float(comp[n]) for n in names],
+                "hovertemplate": "%{x}: %{y:$,.3s}<extra></extra>",
+            }
         ]
         return Figure(
-            "cost", "Cost by component", reads, True, traces, layout("", "USD", barmode="stack")
+            "cost",
+            "Three-year cost by component (data center)",
+            reads,
+            True,
+            traces,
+            layout("", "USD"),
+            [
+                "capex by component (accelerator servers, network, storage, data services, "
+                "facility build) plus three years of energy, maintenance, space and cloud rental"
+            ],
         )
     pools = _pool_costs(plan)
     if not pools:
