@@ -1,9 +1,10 @@
 """Shared fixtures for the report tests: a frozen plan document and fixed catalog facts.
 
 ``tests/data/plan-enterprise.json`` is the output of
-``aidc plan examples/enterprise-private-assistant.yaml --json`` at the time the report
-tests were written, with each candidate table cut to 25 rows and the shortlist to 8
-designs. It is frozen on purpose: the report tests check the renderers, and must not
+``aidc plan examples/enterprise-private-assistant.yaml --json`` (regenerated when the
+training, serving, infrastructure and decision branches were merged, so that it carries
+every section a plan has), with each candidate table cut to 25 rows and the shortlist to 8
+designs (the chosen one kept). It is frozen on purpose: the report tests check the renderers, and must not
 move when the models improve.
 """
 
@@ -40,6 +41,7 @@ def hostile_plan(plan: dict[str, Any]) -> dict[str, Any]:
         w["workload"] = new
         w["model"] = XSS_IMG
         w["why_winner"] = [*w.get("why_winner", []), XSS]
+        w["why_chosen"] = [*w.get("why_chosen", []), XSS_IMG]
         for d in [*w.get("designs", []), *([w["chosen"]] if w.get("chosen") else [])]:
             d["workload"] = new
             if d.get("reason"):

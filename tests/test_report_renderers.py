@@ -17,7 +17,7 @@ from aidc.report.figures import build_figures
 from aidc.report.html import render_html, script_json
 from aidc.report.markdown import md_escape, render_markdown
 from aidc.report.terminal import render_plan
-from aidc.report.view import candidates, check_plan, fmt_metric
+from aidc.report.view import candidates, check_plan, fmt_metric, metric_label, workloads
 from tests.report_helpers import FACTS, XSS, XSS_IMG, frozen_plan, hostile_plan
 
 
@@ -105,8 +105,10 @@ def test_terminal_shows_more_metrics_when_wide(plan):
         text = c.export_text()
         return text[text.index("evaluated") : text.index("Five-step")]
 
-    assert "energy" not in table_text(80)  # third training metric: hidden at 80 columns
-    assert "energy" in table_text(120)
+    # the third metric of the first workload's table: hidden at 80 columns, shown at 120
+    third = metric_label(workloads(plan)[0]["metric_names"][2])
+    assert third not in table_text(80)
+    assert third in table_text(120)
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -170,10 +172,18 @@ def test_figures_draw_optional_sections_when_present(plan):
     assert err == pytest.approx(12.0)
 
 
+def test_cost_figure_reads_the_data_center_breakdown(plan):
+    (fig,) = [f for f in build_figures(plan) if f.id == "cost"]
+    assert fig.available
+    parts = plan["datacenter"]["tco_3y_breakdown_usd"]
+    assert sum(fig.traces[0]["y"]) == pytest.approx(sum(v for v in parts.values() if v > 0))
+
+
 def test_cost_figure_needs_costs(plan):
     p = copy.deepcopy(plan)
     for w in p["workloads"]:
         w["chosen"]["metrics"].pop("tco_3y_usd")
+    p["datacenter"].pop("tco_3y_breakdown_usd")
     figs = {f.id: f for f in build_figures(p)}
     assert not figs["cost"].available and not figs["tco"].available
 
@@ -245,6 +255,9 @@ def test_latency_curves_are_drawn_when_the_plan_has_them(plan):
     fig = figs["latency-assistant-chat-ttft_p99_s"]
     line = next(t for t in fig.traces if t["mode"] == "lines+markers")
     assert line["y"] == pytest.approx([50.0, 80.0, 400.0])
-    assert "lines: batch sweeps" in fig.notes[-1]
-    plain = {f.id: f for f in build_figures(plan)}["latency-assistant-chat-ttft_p99_s"]
+    assert "lines: p99 against load" in fig.notes[-1]
+    bare = copy.deepcopy(plan)
+    for w in bare["workloads"]:
+        w.pop("latency_curves", None)
+    plain = {f.id: f for f in build_figures(bare)}["latency-assistant-chat-ttft_p99_s"]
     assert "not available in this plan" in plain.notes[-1]

@@ -221,26 +221,42 @@ def _sim_meets(s: dict[str, float], slo: LatencySlo) -> bool:
 # ------------------------------------------------------------------------------ planner
 
 
-def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) -> WorkloadDecision:
-    arch = ctx.models[svc.name]
-    kind = "encoder" if svc.task != "generation" else "decoder"
-    ensemble_k = max([e.k for e in scenario.ensembles if e.service == svc.name], default=1)
+def ensemble_size(svc: InferenceService, scenario: Scenario) -> int:
+    """Models voting on each request (an ensemble of k multiplies the offered load)."""
+    return max([e.k for e in scenario.ensembles if e.service == svc.name], default=1)
+
+
+def service_traffic(svc: InferenceService, scenario: Scenario) -> TrafficShape:
+    """The peak offered load and token lengths of a service, ensembles included."""
     t = svc.traffic
-    in_tok = t.input_tokens.mean
-    out_tok = t.output_tokens.mean if t.output_tokens else 0.0
-    traffic = TrafficShape(
-        rate_per_s=t.peak_rps * ensemble_k,
-        input_mean=in_tok,
-        output_mean=out_tok,
+    return TrafficShape(
+        rate_per_s=t.peak_rps * ensemble_size(svc, scenario),
+        input_mean=t.input_tokens.mean,
+        output_mean=t.output_tokens.mean if t.output_tokens else 0.0,
         input_p99=t.input_tokens.p99,
         output_p99=t.output_tokens.p99 if t.output_tokens else None,
     )
+
+
+def service_slo(svc: InferenceService) -> LatencySlo:
+    """The service's p99 targets in seconds."""
     s = svc.slo
-    slo = LatencySlo(
+    return LatencySlo(
         ttft_s=s.ttft_p99_ms * MILLISECOND if s.ttft_p99_ms else None,
         tpot_s=s.tpot_p99_ms * MILLISECOND if s.tpot_p99_ms else None,
         e2e_s=s.p99_latency_ms * MILLISECOND if s.p99_latency_ms else None,
     )
+
+
+def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) -> WorkloadDecision:
+    arch = ctx.models[svc.name]
+    kind = "encoder" if svc.task != "generation" else "decoder"
+    ensemble_k = ensemble_size(svc, scenario)
+    t = svc.traffic
+    in_tok = t.input_tokens.mean
+    out_tok = t.output_tokens.mean if t.output_tokens else 0.0
+    traffic = service_traffic(svc, scenario)
+    slo = service_slo(svc)
     requirements = {
         "params": param_counts(arch).total,
         "peak_rps": traffic.rate_per_s,

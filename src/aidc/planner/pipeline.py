@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,11 @@ from aidc.planner.datacenter import assemble_datacenter
 from aidc.planner.datacenter_decision import decide_datacenter
 from aidc.planner.decision import decide_workload
 from aidc.planner.inference import plan_inference
+from aidc.planner.latency_curves import latency_curve
 from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
 from aidc.planner.training import plan_training
 from aidc.search.prune import accelerator_screen, deprecated_software, residency_screen
-from aidc.spec.scenario import Scenario
+from aidc.spec.scenario import InferenceService, Scenario
 from aidc.units import MILLISECOND, fmt_count, fmt_flops, fmt_seconds
 
 
@@ -89,6 +91,16 @@ def scenario_summary(scenario: Scenario) -> list[str]:
     return lines
 
 
+def _curves(
+    d: WorkloadDecision, svc: InferenceService, scenario: Scenario, ctx: PlanContext
+) -> list[dict[str, Any]]:
+    """The chosen design's latency-load curve (and the workload's first choice's, when the
+    data-center decision picked another)."""
+    picks = [d.chosen] + ([d.designs[0]] if d.designs and d.designs[0] is not d.chosen else [])
+    curves = [latency_curve(p, svc, scenario, ctx) for p in picks if p is not None and p.feasible]
+    return [c for c in curves if c is not None]
+
+
 SENSITIVITY_SEED = 0
 """Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
 
@@ -139,6 +151,13 @@ def plan(
     if progress:
         progress("data center", total, total)
     dc_decision, decisions = decide_datacenter(decisions, planned, ctx, rng, seed=seed)
+    services = {s.name: s for s in scenario.workloads.inference}
+    decisions = [
+        replace(d, latency_curves=_curves(d, services[d.workload], planned, ctx))
+        if d.kind == "inference" and d.chosen is not None
+        else d
+        for d in decisions
+    ]
     datacenter = assemble_datacenter(scenario, decisions, ctx)
 
     decisions = [replace(d, requirements_summary=workload_summary(d, scenario)) for d in decisions]

@@ -200,6 +200,9 @@ class WorkloadDoc(_Doc):
         description="why the chosen design (differs from why_winner when the data center picks another)"
     )
     chosen: DesignDoc | None
+    latency_curves: list[dict[str, Any]] = Field(
+        description="serving: p99 latency against requests/s per replica for the chosen design"
+    )
 
 
 class PoolDoc(_Doc):

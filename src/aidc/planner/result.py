@@ -136,6 +136,8 @@ class WorkloadDecision:
     selected: int | None = None  # index into designs chosen by the data-center decision
     why_chosen: list[str] = field(default_factory=list)  # why the chosen design (= why_winner
     # when the data center keeps the workload's first choice)
+    # serving only: p99 latency against requests/s per replica for the chosen design
+    latency_curves: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -206,7 +206,7 @@ def _curve_traces(w: Workload, lm: str) -> list[dict[str, Any]]:
         trace: dict[str, Any] = {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": esc(c.get("label", "batch sweep")),
+            "name": esc(c.get("label", "chosen design")),
             "x": [x for x, _ in pairs],
             "y": [y * 1e3 for _, y in pairs],
             "line": {"width": 2},
@@ -229,7 +229,7 @@ def latency_figures(w: Workload) -> list[Figure]:
         reads = [
             f"workloads[].candidates (metrics.per_replica_rps, metrics.{lm}, feasible, reason)",
             f"workloads[].requirements.{_SLO_KEYS[lm]}",
-            "workloads[].latency_curves (batch sweep of the chosen design)",
+            "workloads[].latency_curves (p99 against load for the chosen design)",
         ]
         fid = f"latency-{name}-{lm}"
         title = f"{name}: {metric_label(lm)} vs throughput per replica"
@@ -292,9 +292,9 @@ def latency_figures(w: Workload) -> list[Figure]:
             "each point is one evaluated design (accelerator x engine x precision) at the batch "
             "the planner picked for it; designs that do not fit in memory are left out"
             + (
-                "; lines: batch sweeps from workloads[].latency_curves"
+                "; lines: p99 against load per replica for the chosen design (workloads[].latency_curves)"
                 if curves
-                else f"; the batch-sweep curve of the chosen design is {NOT_AVAILABLE} "
+                else f"; the latency-load curve of the chosen design is {NOT_AVAILABLE} "
                 "(workloads[].latency_curves)"
             )
         )
