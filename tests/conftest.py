@@ -4,8 +4,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from aidc.cli import main
+
+# Property tests draw the same examples on every run, so CI passes or fails on the code,
+# not on the draw; `pytest --hypothesis-profile=explore` searches afresh.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None, max_examples=500)
+settings.load_profile("ci")
 
 MINIMAL = """
 name: minimal

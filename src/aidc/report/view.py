@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from aidc.errors import AidcInputError
+from aidc.planner.result import PLAN_SCHEMA_VERSION
 from aidc.units import fmt_bytes, fmt_count, fmt_seconds, fmt_usd, fmt_watts
 
 Plan = Mapping[str, Any]
 Workload = Mapping[str, Any]
 DesignDict = Mapping[str, Any]
 
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+SUPPORTED_SCHEMA_VERSIONS = tuple(range(1, PLAN_SCHEMA_VERSION + 1))
+"""Plan documents the reports read: every version so far (later ones only add fields)."""
 
 
 def check_plan(doc: Any, *, name: str = "plan") -> Plan:
