@@ -141,7 +141,11 @@ def test_script_json_cannot_close_the_script_element():
 
 
 def test_figures_say_what_is_missing(plan):
-    figs = {f.id: f for f in build_figures(plan)}
+    bare = copy.deepcopy(plan)
+    bare.pop("validation", None)
+    for w in bare["workloads"]:
+        w.pop("sensitivity", None)
+    figs = {f.id: f for f in build_figures(bare)}
     assert not figs["sensitivity"].available and not figs["validation"].available
     assert "not available in this plan" in figs["sensitivity"].notes[0]
     for f in figs.values():
@@ -166,10 +170,22 @@ def test_figures_draw_optional_sections_when_present(plan):
             "n": 12,
         }
     ]
+    for w in p["workloads"]:
+        w.pop("sensitivity", None)
     figs = {f.id: f for f in build_figures(p)}
     assert figs["sensitivity"].available and figs["validation"].available
     err = figs["validation"].traces[0]["error_y"]["array"][0]
     assert err == pytest.approx(12.0)
+
+
+def test_plan_sections_feed_the_sensitivity_and_validation_figures(plan):
+    figs = {f.id: f for f in build_figures(plan)}
+    sens, val = figs["sensitivity"], figs["validation"]
+    assert sens.available and val.available
+    shares = [y for t in sens.traces for y in t["y"]]
+    assert all(0.0 <= y <= 1.0 for y in shares)
+    medians = [100 * v["median_abs_error"] for v in plan["validation"]]
+    assert val.traces[0]["y"] == pytest.approx(medians)
 
 
 def test_cost_figure_reads_the_data_center_breakdown(plan):

@@ -30,7 +30,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,15 +145,43 @@ def _is_aidc_store(conn: sqlite3.Connection) -> bool:
     return row is not None and row[0] == MAGIC
 
 
+@contextmanager
+def _creation_lock(p: Path) -> Iterator[None]:
+    """Serialise opening and creating the store across processes (``<db>.lock``, flock).
+
+    Switching a new file to WAL and writing its schema take an exclusive lock that SQLite's
+    busy timeout does not always wait for, and a second process could otherwise see the
+    file before its marker row exists; appends after that are safe without this lock."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: rely on SQLite's own locking
+        yield
+        return
+    with open(p.with_name(p.name + ".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     """Open (and, if new, create) a results store; refuse files that are not one."""
     p = Path(path).expanduser()
-    exists = p.exists() and p.stat().st_size > 0
     if p.exists() and p.is_dir():
         raise AidcInputError(f"--db {p}: is a directory; give a file name")
-    if not exists and not create:
+    if not (p.exists() and p.stat().st_size > 0) and not create:
         raise AidcInputError(f"--db {p}: no results store there; run `aidc bench ...` first")
-    if exists:
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AidcInputError(f"--db {p}: cannot create ({err})") from None
+    with _creation_lock(p):
+        return _open_locked(p)
+
+
+def _open_locked(p: Path) -> sqlite3.Connection:
+    if p.exists() and p.stat().st_size > 0:
         try:
             conn = _connect(p)
             ok = _is_aidc_store(conn)
@@ -167,12 +195,10 @@ def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         return conn
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(p)
     except (OSError, sqlite3.OperationalError) as err:
         raise AidcInputError(f"--db {p}: cannot create ({err})") from None
     conn.execute("PRAGMA journal_mode = WAL")
-    # every statement is idempotent, so two processes creating the store at once agree
     conn.executescript(_SCHEMA)
     conn.execute(
         "INSERT OR IGNORE INTO aidc_meta(key, value) VALUES ('magic', ?), ('schema_version', ?)",

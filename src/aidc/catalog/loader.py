@@ -31,6 +31,7 @@ from aidc.catalog.schema import (
     Record,
     SoftwareStack,
     StorageSystem,
+    ValidationFigure,
 )
 from aidc.catalog.units_in_names import to_si
 from aidc.errors import UnknownNameError
@@ -92,6 +93,7 @@ class Catalog:
     prices: Table[CloudPrice]
     network_gear: Table[NetworkGear]
     collectives: Table[CollectiveCurve]
+    validation: Table[ValidationFigure]
 
     def tables(self) -> dict[str, Table]:  # type: ignore[type-arg]
         return {
@@ -106,6 +108,7 @@ class Catalog:
             "prices": self.prices,
             "network_gear": self.network_gear,
             "collectives": self.collectives,
+            "validation": self.validation,
         }
 
     def find_any(self, name: str) -> tuple[str, Record] | None:
@@ -134,6 +137,7 @@ _FILES: dict[str, tuple[str, type[Record]]] = {
     "prices": ("prices.yaml", CloudPrice),
     "network_gear": ("network_gear.yaml", NetworkGear),
     "collectives": ("collectives.yaml", CollectiveCurve),
+    "validation": ("validation.yaml", ValidationFigure),
 }
 
 

@@ -352,3 +352,25 @@ class CollectiveCurve(Record):
     ramp_bytes: float = Field(ge=0)
     ramp_exponent: float = Field(gt=0, le=1, description="<= 1 keeps time monotone in size")
     fitted_on: str = ""
+
+
+class ValidationFigure(Record):
+    """How far one of aidc's models is from measured results: the output of a benchmark
+    script, kept as data so that plans and reports can show each model's error band.
+
+    Errors are fractions (0.09 = 9%), absolute relative errors over ``n`` points, scored as
+    ``method`` says (leave-one-source-out for calibrated models). ``command`` reproduces
+    the figure; ``measured_on`` dates it.
+    """
+
+    model: Literal["training", "inference", "collectives", "gpu-hours", "bench"]
+    metric: str
+    data: str = Field(description="the measured results scored against")
+    method: str
+    n: int = Field(ge=1)
+    median_abs_error: float = Field(ge=0)
+    p90_abs_error: float | None = Field(default=None, ge=0)
+    target_median_abs_error: float | None = Field(default=None, ge=0)
+    target_p90_abs_error: float | None = Field(default=None, ge=0)
+    command: str = Field(min_length=1)
+    measured_on: str = Field(min_length=10, description="YYYY-MM-DD")

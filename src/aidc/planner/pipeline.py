@@ -101,6 +101,36 @@ def _curves(
     return [c for c in curves if c is not None]
 
 
+VALIDATION_FIELDS = (
+    "id",
+    "model",
+    "metric",
+    "data",
+    "method",
+    "n",
+    "median_abs_error",
+    "p90_abs_error",
+    "target_median_abs_error",
+    "target_p90_abs_error",
+    "command",
+    "measured_on",
+)
+
+
+def validation_records(scenario: Scenario, ctx: PlanContext) -> list[dict[str, Any]]:
+    """The measured error of each model this plan used (training, serving, collectives)."""
+    used = {"collectives"}
+    if scenario.workloads.training:
+        used.add("training")
+    if scenario.workloads.inference:
+        used.add("inference")
+    return [
+        {k: getattr(v, k) for k in VALIDATION_FIELDS}
+        for v in ctx.catalog.validation
+        if v.model in used
+    ]
+
+
 SENSITIVITY_SEED = 0
 """Default seed of the sensitivity Monte Carlo (the plan is reproducible run to run)."""
 
@@ -206,6 +236,7 @@ def plan(
         datacenter=datacenter,
         decision=dc_decision,
         requirements_summary=scenario_summary(scenario) + req_lines,
+        validation=validation_records(scenario, ctx),
         assumptions=[
             f"{k} = {v.value:g} ({v.provenance}: {v.source})"
             for k, v in ctx.calibration.values.items()

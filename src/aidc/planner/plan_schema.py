@@ -258,6 +258,23 @@ class StepDoc(_Doc):
     summary: str
 
 
+class ValidationDoc(_Doc):
+    """One model's error against measured results (catalog validation.yaml)."""
+
+    id: str
+    model: str
+    metric: str
+    data: str
+    method: str
+    n: int
+    median_abs_error: float = Field(description="fraction: 0.09 = 9%")
+    p90_abs_error: float | None
+    target_median_abs_error: float | None
+    target_p90_abs_error: float | None
+    command: str = Field(description="reproduces the figure")
+    measured_on: str
+
+
 class PlanDocument(_Doc):
     """The output of `aidc plan --json`."""
 
@@ -276,6 +293,9 @@ class PlanDocument(_Doc):
         description="step 1 in lines: limits, security, preferences, data, then one line per workload"
     )
     decision: DataCenterDecisionDoc | None
+    validation: list[ValidationDoc] = Field(
+        description="how far each model this plan used is from measured results"
+    )
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -69,8 +69,14 @@ class Design:
 
     @property
     def id(self) -> str:
-        """Stable key: accelerator, device count and the plan's settings in key order."""
-        plan = ",".join(f"{k}={self.plan[k]}" for k in sorted(self.plan))
+        """Stable key: accelerator, device count and the plan's settings in key order
+        (scalar settings only: nested details such as the sized infrastructure follow from
+        them)."""
+        plan = ",".join(
+            f"{k}={self.plan[k]}"
+            for k in sorted(self.plan)
+            if not isinstance(self.plan[k], dict | list)
+        )
         return f"{self.accelerator}x{self.n_devices}[{plan}]"
 
     def to_dict(self) -> dict[str, Any]:
@@ -227,6 +233,8 @@ class PlanResult:
     schema_version: int = PLAN_SCHEMA_VERSION
     requirements_summary: list[str] = field(default_factory=list)
     decision: DataCenterDecision | None = None
+    # how far each model the plan used is from measured results (catalog validation.yaml)
+    validation: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (schema in ``planner/plan_schema.py``, ``docs/plan-schema.md``)."""

@@ -19,7 +19,7 @@ from aidc.report.figures_base import (
     hline,
     layout,
 )
-from aidc.report.view import Plan, chosen, metric, workloads
+from aidc.report.view import Plan, chosen, design_title, metric, workloads
 from aidc.units import GiB
 
 # --------------------------------------------------------------------------- cost
@@ -321,12 +321,76 @@ def power_figure(plan: Plan) -> Figure:
 # --------------------------------------------------------------------------- sensitivity and validation
 
 
+def _workload_stability(plan: Plan) -> list[tuple[str, float, float | None]]:
+    """(label, share first under weight perturbation, share first under model error and
+    price draws) for the top designs of each workload's sensitivity analysis."""
+    rows = []
+    for w in workloads(plan):
+        sens = w.get("sensitivity")
+        if not isinstance(sens, Mapping):
+            continue
+        weights = sens.get("weights") or {}
+        shares = weights.get("shares") if isinstance(weights, Mapping) else None
+        if not isinstance(shares, list):
+            continue
+        unc = sens.get("uncertainty") or {}
+        unc_shares = {
+            str(x.get("design")): float(x.get("share", 0.0))
+            for x in (unc.get("shares") or [] if isinstance(unc, Mapping) else [])
+            if isinstance(x, Mapping)
+        }
+        titles = {
+            str(d.get("id")): design_title(d)
+            for d in w.get("designs", []) or []
+            if isinstance(d, Mapping)
+        }
+        for x in shares[:3]:
+            if not isinstance(x, Mapping):
+                continue
+            key = str(x.get("design"))
+            label = f"{w.get('workload')}: {titles.get(key, key.split('[')[0])}"
+            rows.append((label, float(x.get("share", 0.0)), unc_shares.get(key)))
+    return rows
+
+
 def sensitivity_figure(plan: Plan) -> Figure:
-    """Tornado from ``sensitivity.tornado`` or rank stability from ``sensitivity.rank_stability``."""
+    """Rank stability per workload (``workloads[].sensitivity``), else a tornado or rank
+    stability given at the top level (``sensitivity.tornado`` / ``.rank_stability``)."""
     reads = [
+        "workloads[].sensitivity.weights.shares[] (design, share)",
+        "workloads[].sensitivity.uncertainty.shares[] (design, share)",
         "sensitivity.tornado[] (parameter, low, high, base)",
         "sensitivity.rank_stability[] (design, share_first)",
     ]
+    rows = _workload_stability(plan)
+    if rows:
+        labels = [esc(r[0]) for r in rows]
+        traces = [
+            {
+                "type": "bar",
+                "name": "weights perturbed (x1/2..x2)",
+                "x": labels,
+                "y": [r[1] for r in rows],
+            },
+            {
+                "type": "bar",
+                "name": "model error and price draws",
+                "x": labels,
+                "y": [r[2] if r[2] is not None else 0.0 for r in rows],
+            },
+        ]
+        return Figure(
+            "sensitivity",
+            "Rank stability: how often each design ranks first",
+            reads,
+            True,
+            traces,
+            layout("", "share of draws ranked first", barmode="group"),
+            [
+                "per workload, the designs most often ranked first when the principle weights "
+                "are perturbed and when model errors and prices are drawn from their bands"
+            ],
+        )
     sens = plan.get("sensitivity")
     if isinstance(sens, Mapping):
         tornado = sens.get("tornado")
@@ -397,38 +461,81 @@ def sensitivity_figure(plan: Plan) -> Figure:
     )
 
 
+def _validation_rows(val: Any) -> list[tuple[str, float, float | None, float | None, Any]]:
+    """(label, median %, p90 %, target median %, n) from the plan's ``validation`` list,
+    whose errors are fractions (``median_abs_error``) or percentages
+    (``median_abs_pct_error``)."""
+    if not isinstance(val, list):
+        return []
+    rows = []
+    for v in val:
+        if not isinstance(v, Mapping):
+            continue
+        if isinstance(v.get("median_abs_error"), int | float):
+            scale, med_key, p90_key = 100.0, "median_abs_error", "p90_abs_error"
+        elif isinstance(v.get("median_abs_pct_error"), int | float):
+            scale, med_key, p90_key = 1.0, "median_abs_pct_error", "p90_abs_pct_error"
+        else:
+            continue
+        p90 = v.get(p90_key)
+        target = v.get("target_median_abs_error")
+        rows.append(
+            (
+                f"{v.get('model')}: {v.get('metric')}",
+                float(v[med_key]) * scale,
+                float(p90) * scale if isinstance(p90, int | float) else None,
+                float(target) * 100.0 if isinstance(target, int | float) else None,
+                v.get("n", "?"),
+            )
+        )
+    return rows
+
+
 def validation_figure(plan: Plan) -> Figure:
-    reads = ["validation[] (model, metric, median_abs_pct_error, p90_abs_pct_error, n)"]
-    val = plan.get("validation")
-    if (
-        isinstance(val, list)
-        and val
-        and all(isinstance(v, Mapping) and "median_abs_pct_error" in v for v in val)
-    ):
-        x = [esc(f"{v.get('model')}: {v.get('metric')}") for v in val]
-        med = [float(v["median_abs_pct_error"]) for v in val]
-        p90 = [v.get("p90_abs_pct_error") for v in val]
+    reads = [
+        "validation[] (model, metric, median_abs_error, p90_abs_error, "
+        "target_median_abs_error, n, command)"
+    ]
+    rows = _validation_rows(plan.get("validation"))
+    if rows:
+        x = [esc(r[0]) for r in rows]
+        med = [r[1] for r in rows]
         trace: dict[str, Any] = {
             "type": "bar",
             "name": "median |error|",
             "x": x,
             "y": med,
-            "text": [f"n={v.get('n', '?')}" for v in val],
+            "text": [f"n={r[4]}" for r in rows],
         }
-        if all(isinstance(p, int | float) for p in p90):
+        if all(r[2] is not None for r in rows):
             trace["error_y"] = {
                 "type": "data",
                 "symmetric": False,
-                "array": [float(p) - m for p, m in zip(p90, med, strict=True)],
-                "arrayminus": [0.0] * len(med),
+                "array": [float(r[2]) - r[1] for r in rows],  # type: ignore[arg-type]
+                "arrayminus": [0.0] * len(rows),
             }
+        traces = [trace]
+        targets = [(x[i], r[3]) for i, r in enumerate(rows) if r[3] is not None]
+        if targets:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": "target (median)",
+                    "x": [t[0] for t in targets],
+                    "y": [t[1] for t in targets],
+                    "marker": {"symbol": "line-ew-open", "size": 28, "color": "#c0392b"},
+                }
+            )
+        notes = ["whisker: p90 |error| where measured; each figure's command is in the plan JSON"]
         return Figure(
             "validation",
             "Validation accuracy of the models used (bar: median, whisker: p90)",
             reads,
             True,
-            [trace],
+            traces,
             layout("", "absolute error (%)"),
+            notes,
         )
     return Figure(
         "validation",
