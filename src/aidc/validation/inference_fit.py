@@ -56,9 +56,13 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
     "global": tuple(PRIORS),  # memory_overhead_gb excluded: see PRIORS
+    # no memory_bw_efficiency per engine: the bandwidth a streaming kernel reaches is a
+    # property of the device's memory system; what engines change (fusion, extra passes,
+    # kernel count) is modelled explicitly (EngineArrays), so an engine-level bandwidth would
+    # only absorb whatever the rows of one source leave unexplained (e.g. launch-bound
+    # BERT-base rows dragging a large model's decode bandwidth down)
     "engine": (
         "compute_efficiency",
-        "memory_bw_efficiency",
         "kernel_gap_us",
         "step_overhead_ms",
         "memory_overhead_gb",
