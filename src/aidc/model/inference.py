@@ -386,7 +386,10 @@ def continuous_generation(
     # a new request's prompt rides in one pipelined pass with the others' work
     first = _add(prefill_work(1.0, n_in), decode_work(np.maximum(dec_seqs * pp - 1.0, 0.0), ctx))
     ttft_service = pipelined_pass_s(dep, first, np.ones_like(pp))
-    e2e_service = ttft_service + (n_out - 1.0) * tpot
+    # Little's law: B requests always in the system at B / cycle requests per second spend
+    # ``cycle`` each on average; a request's own first pass can be shorter than the
+    # iteration it waits through, so the per-request sum is bounded below by the cycle
+    e2e_service = np.maximum(ttft_service + (n_out - 1.0) * tpot, cycle)
     req_per_s = B / cycle
     queue = np.where(want > B, np.maximum(want / req_per_s - e2e_service, 0.0), 0.0)
     queue = np.where(np.isfinite(want), queue, np.inf)
