@@ -267,3 +267,14 @@ def test_tp_allreduce_hierarchical_beyond_scaleup_domain():
         d16, hw=replace(d16.hw, scaleout_bw_bytes_per_s=d16.hw.scaleout_bw_bytes_per_s * 2)
     )
     assert tp_allreduce_s(faster, s)[0] < t16
+
+
+def test_shortfall_of_a_fractional_kv_pool_is_positive():
+    """Weights that fit the device but leave the engine's KV pool (a share of memory)
+    no room for one request: 'does not fit' comes with a positive shortfall."""
+    d = dep("llama-3.3-70b", "H100-SXM", eng="vllm", fmt="bf16", tp=2)
+    m = memory_estimate(d, batch=16, input_len=2048, output_len=256)
+    assert not m.fits[0]
+    assert m.shortfall_bytes[0] > 0
+    bigger = replace(d, hw=replace(d.hw, memory_bytes=d.hw.memory_bytes + m.shortfall_bytes))
+    assert memory_estimate(bigger, batch=16, input_len=2048, output_len=256).fits[0]

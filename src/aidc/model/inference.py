@@ -263,9 +263,16 @@ def memory_estimate(
     fits = np.where(pooled, (fixed <= cap) & (max_conc >= 1), used <= cap) & np.isfinite(
         dep.hw.peak_flops_per_s
     )
-    shortfall = np.where(
-        pooled, np.maximum(fixed + per_request - cap, 0.0), np.maximum(used - cap, 0.0)
+    # capacity missing for one request: a pool of a share of total memory needs
+    # (fixed + request) / share; a share of free memory needs fixed + request / share
+    frac = np.maximum(eng.kv_fraction, 1e-9)
+    pooled_need = np.where(
+        eng.kv_policy == KV_FREE_FRACTION,
+        fixed + per_request / frac,
+        (fixed + per_request) / frac,
     )
+    shortfall = np.where(pooled, np.maximum(pooled_need - cap, 0.0), np.maximum(used - cap, 0.0))
+    shortfall = np.where(fits, 0.0, shortfall)
     return MemoryEstimate(
         weights_bytes=weights,
         kv_bytes_per_token=kv_tok,
