@@ -245,3 +245,36 @@ def test_calibration_lookup_most_specific_first():
     assert efficiency_columns(merged, [("nope", "nope", "fp8")])["compute"][0] == pytest.approx(
         0.123
     )
+
+
+def test_tp_allreduce_hierarchical_beyond_scaleup_domain():
+    """Inside the NVLink domain the TP all-reduce is a flat ring; a 16-way group on
+    8-GPU nodes sends only S / 8 per device over its own NIC, so it costs far less than a
+    flat ring at the NIC bandwidth and more than the 8-way group alone."""
+    from aidc.model.collectives import allreduce_time_s
+    from aidc.model.inference_step import tp_allreduce_s
+
+    d8, d16 = dep("gpt3-6.7b", "A100-SXM-80GB", tp=8), dep("gpt3-6.7b", "A100-SXM-80GB", tp=16)
+    assert d8.hw.scaleup_domain_devices[0] == 8
+    s = np.array([64e6])
+    hw = d8.hw
+    flat8 = allreduce_time_s(s, 8, hw.scaleup_bw_bytes_per_s, hw.scaleup_latency_s)
+    assert tp_allreduce_s(d8, s)[0] == pytest.approx(flat8[0])
+    flat16_nic = allreduce_time_s(s, 16, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
+    t16 = tp_allreduce_s(d16, s)[0]
+    assert flat8[0] < t16 < flat16_nic[0]
+    faster = replace(
+        d16, hw=replace(d16.hw, scaleout_bw_bytes_per_s=d16.hw.scaleout_bw_bytes_per_s * 2)
+    )
+    assert tp_allreduce_s(faster, s)[0] < t16
+
+
+def test_shortfall_of_a_fractional_kv_pool_is_positive():
+    """Weights that fit the device but leave the engine's KV pool (a share of memory)
+    no room for one request: 'does not fit' comes with a positive shortfall."""
+    d = dep("llama-3.3-70b", "H100-SXM", eng="vllm", fmt="bf16", tp=2)
+    m = memory_estimate(d, batch=16, input_len=2048, output_len=256)
+    assert not m.fits[0]
+    assert m.shortfall_bytes[0] > 0
+    bigger = replace(d, hw=replace(d.hw, memory_bytes=d.hw.memory_bytes + m.shortfall_bytes))
+    assert memory_estimate(bigger, batch=16, input_len=2048, output_len=256).fits[0]

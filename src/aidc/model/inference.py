@@ -263,9 +263,16 @@ def memory_estimate(
     fits = np.where(pooled, (fixed <= cap) & (max_conc >= 1), used <= cap) & np.isfinite(
         dep.hw.peak_flops_per_s
     )
-    shortfall = np.where(
-        pooled, np.maximum(fixed + per_request - cap, 0.0), np.maximum(used - cap, 0.0)
+    # capacity missing for one request: a pool of a share of total memory needs
+    # (fixed + request) / share; a share of free memory needs fixed + request / share
+    frac = np.maximum(eng.kv_fraction, 1e-9)
+    pooled_need = np.where(
+        eng.kv_policy == KV_FREE_FRACTION,
+        fixed + per_request / frac,
+        (fixed + per_request) / frac,
     )
+    shortfall = np.where(pooled, np.maximum(pooled_need - cap, 0.0), np.maximum(used - cap, 0.0))
+    shortfall = np.where(fits, 0.0, shortfall)
     return MemoryEstimate(
         weights_bytes=weights,
         kv_bytes_per_token=kv_tok,
@@ -386,7 +393,10 @@ def continuous_generation(
     # a new request's prompt rides in one pipelined pass with the others' work
     first = _add(prefill_work(1.0, n_in), decode_work(np.maximum(dec_seqs * pp - 1.0, 0.0), ctx))
     ttft_service = pipelined_pass_s(dep, first, np.ones_like(pp))
-    e2e_service = ttft_service + (n_out - 1.0) * tpot
+    # Little's law: B requests always in the system at B / cycle requests per second spend
+    # ``cycle`` each on average; a request's own first pass can be shorter than the
+    # iteration it waits through, so the per-request sum is bounded below by the cycle
+    e2e_service = np.maximum(ttft_service + (n_out - 1.0) * tpot, cycle)
     req_per_s = B / cycle
     queue = np.where(want > B, np.maximum(want / req_per_s - e2e_service, 0.0), 0.0)
     queue = np.where(np.isfinite(want), queue, np.inf)

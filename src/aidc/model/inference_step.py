@@ -27,7 +27,13 @@ columns, ``pp`` splits the layers into stages):
   runtime that runs ahead), and the step takes whichever is longer.
 * **Tensor parallel**: two all-reduces of ``T h`` activations per layer (Shoeybi et al.
   2019, Megatron-LM, arXiv 1909.08053), alpha-beta cost from :mod:`aidc.model.collectives`
-  plus a per-call software latency (NCCL launch and synchronisation, calibrated).
+  plus a per-call software latency (NCCL launch and synchronisation, calibrated). A TP
+  group larger than the scale-up domain is reduced hierarchically, as NCCL does with one
+  NIC per GPU: a ring inside each domain over the scale-up links, then ``S / p_in`` bytes
+  per device across the ``k = tp / p_in`` domains over each device's own scale-out link
+  (every NIC carries its share in parallel), ``t = t_ring(S, p_in, B_up) + t_ring(S / p_in,
+  k, B_out)`` (Sanders et al. 2019, "Sequential and Parallel Algorithms", 13.2; NCCL's
+  tree/ring over NVLink + IB rails).
 * **Pipeline parallel**: a stage runs ``L / pp`` layers; activations ``T h`` go to the next
   stage point-to-point.
 * **LM head** on the last stage for the tokens that need logits, and the host overhead
@@ -323,6 +329,23 @@ def _roofline(
     return np.maximum(flops / flops_per_s, bytes_ / bytes_per_s)
 
 
+def tp_allreduce_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
+    """All-reduce of ``n_bytes`` over the TP group: a flat ring inside the scale-up domain,
+    hierarchical (intra-domain ring, then per-device scale-out rings) beyond it."""
+    hw, tp = dep.hw, dep.tp
+    dom = np.maximum(hw.scaleup_domain_devices, 1.0)
+    has_up = hw.scaleup_bw_bytes_per_s > 0
+    p_in = np.where(has_up, np.minimum(tp, dom), 1.0)
+    k = np.maximum(tp / p_in, 1.0)
+    up_bw = np.where(has_up, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s)
+    up_lat = np.where(
+        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
+    )
+    inner = allreduce_time_s(n_bytes, p_in, up_bw, up_lat)
+    outer = allreduce_time_s(n_bytes / p_in, k, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
+    return inner + np.where(k > 1, outer, 0.0)
+
+
 def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
     hw = dep.hw
@@ -404,11 +427,8 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     t_elem = el_bytes / bw
 
     # TP all-reduces (2 per layer)
-    link_bw, link_lat = tp_link(dep)
     ar_bytes = T * a.hidden * np.maximum(f.act_bytes, 2.0)
-    t_ar = allreduce_time_s(ar_bytes, tp, link_bw, link_lat) + np.where(
-        tp > 1, e.collective_latency_s, 0.0
-    )
+    t_ar = tp_allreduce_s(dep, ar_bytes) + np.where(tp > 1, e.collective_latency_s, 0.0)
     t_comm = 2.0 * t_ar
 
     # activation quantization: a read and a write of the GEMM inputs per kernel

@@ -24,6 +24,7 @@ import numpy as np
 
 from aidc.catalog.calibration import Calibration, CalibrationValue
 from aidc.catalog.inference_calibration import PARAMS
+from aidc.units import GIGA
 from aidc.validation.inference_predict import PreparedRows, predict
 
 PRIORS: dict[str, float] = {
@@ -36,8 +37,12 @@ PRIORS: dict[str, float] = {
     "step_overhead_ms": 1.0,
     "seq_overhead_us": 5.0,
     "collective_latency_us": 15.0,
-    "memory_overhead_gb": 1.0,
 }
+"""``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
+allocator pools, buffers) is a property of the software, so its starting value is the
+engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
+engine and (accelerator, engine, precision) levels. A global value would let the few
+rows that report memory for one engine set it for every other engine."""
 BOUNDS: dict[str, tuple[float, float]] = {
     "compute_efficiency": (0.05, 0.95),
     "memory_bw_efficiency": (0.1, 0.98),
@@ -50,10 +55,14 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "memory_overhead_gb": (0.05, 20.0),
 }
 LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "global": tuple(PRIORS),
+    "global": tuple(PRIORS),  # memory_overhead_gb excluded: see PRIORS
+    # no memory_bw_efficiency per engine: the bandwidth a streaming kernel reaches is a
+    # property of the device's memory system; what engines change (fusion, extra passes,
+    # kernel count) is modelled explicitly (EngineArrays), so an engine-level bandwidth would
+    # only absorb whatever the rows of one source leave unexplained (e.g. launch-bound
+    # BERT-base rows dragging a large model's decode bandwidth down)
     "engine": (
         "compute_efficiency",
-        "memory_bw_efficiency",
         "kernel_gap_us",
         "step_overhead_ms",
         "memory_overhead_gb",
@@ -62,7 +71,6 @@ LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
         "compute_efficiency",
         "memory_bw_efficiency",
         "kernel_gap_us",
-        "memory_overhead_gb",
     ),
     "group": (
         "compute_efficiency",
@@ -157,6 +165,7 @@ def fit_calibration(
     human units). Only groups with rows in ``data`` get keys."""
     n = len(data.prep)
     values = {k: np.full(n, v) for k, v in PRIORS.items()}
+    values["memory_overhead_gb"] = data.prep.base.engine.runtime_memory_bytes / GIGA
     out: dict[str, float] = {}
     for level in levels:
         names = np.array(_group_keys(data.prep, level), dtype=object)

@@ -288,7 +288,10 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
     ):
         overrides["fused_attention"] = 0.0  # eager attention before scaled_dot_product_attention
         notes.append("PyTorch before 2.0: unfused attention")
-    remove_padding = bool(re.search(r"remove-padding|eff-ft|effective", engine_text, re.I))
+    remove_padding = bool(
+        re.search(r"remove-padding|eff-ft|effective", engine_text, re.I)
+        or re.search(r"is_remove_padding\s*=\s*1", row.get("notes") or "")
+    )
     real_len = None
     if arch.kind == "encoder":
         if n_in is None or batch is None:
