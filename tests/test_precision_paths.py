@@ -22,3 +22,18 @@ def test_auto_precisions_follow_the_part():
     assert "fp16" in t4 and "bf16" not in t4
     cpu = auto_precisions(CAT.accelerators.get("CPU-Xeon-8260"))
     assert "fp32" in cpu and "bf16" not in cpu and "int8" in cpu
+
+
+def test_training_leaves_out_inference_only_and_unsold_parts():
+    from aidc.search.prune import accelerator_screen
+    from aidc.spec.scenario import Constraints
+
+    keep, pruned = accelerator_screen(CAT, Constraints(), Precision.BF16, "training")
+    kept = {a.id for a in keep}
+    why = {p.subject: p.constraint for p in pruned}
+    assert "Inferentia2" not in kept and why["Inferentia2"] == "role"
+    assert "CPU-Xeon-8480+" not in kept and why["CPU-Xeon-8480+"] == "role"
+    assert why["H100-SXM-96GB-500W"] == "availability"
+    assert {"H100-SXM", "TPU-v5p", "Trainium2"} <= kept
+    serving, _ = accelerator_screen(CAT, Constraints(), None, "inference")
+    assert {"Inferentia2", "CPU-Xeon-8260"} <= {a.id for a in serving}

@@ -86,6 +86,11 @@ class Accelerator(Record):
     tdp_w: float | None = Field(default=None, gt=0, description="None where not published")
     idle_w: float | None = Field(default=None, ge=0)
     availability: tuple[Literal["on-prem", "cloud"], ...] = ("on-prem", "cloud")
+    roles: tuple[Literal["training", "inference"], ...] = Field(
+        default=("training", "inference"),
+        description="what the part is built and sold for: inference-only ASICs and the "
+        "CPU-socket entries serve models but are not planned for training",
+    )
     list_price_usd: float | None = Field(default=None, gt=0)
     price_note: str = ""
     cloud_usd_per_device_hour: float | None = Field(default=None, gt=0)

@@ -248,7 +248,8 @@ def memory_estimate(
         eng.kv_fraction * (cap - fixed),
         eng.kv_fraction * cap - fixed,
     )
-    pool = np.maximum(pool, 0.0)
+    # models that keep no KV cache (encoders) reserve no pool for one
+    pool = np.where(kv_tok > 0, np.maximum(pool, 0.0), 0.0)
     per_request = (
         np.where(pooled, np.ceil(seq / eng.kv_block_tokens) * eng.kv_block_tokens, seq) * kv_tok
     )

@@ -64,13 +64,17 @@ def facility_params(catalog: Catalog, prices: PriceOverrides) -> FacilityParams:
 
 
 def candidate_accelerators(
-    catalog: Catalog, constraints: Constraints, precision: Precision | None = None
+    catalog: Catalog,
+    constraints: Constraints,
+    precision: Precision | None = None,
+    role: str | None = None,
 ) -> list[Accelerator]:
-    """Accelerators the scenario allows (explicit list, vendor list, deployment, precision).
+    """Accelerators the scenario allows (explicit list, vendor list, role, deployment,
+    precision).
 
     The rules and the reasons for each removal live in :mod:`aidc.search.prune`.
     """
-    return accelerator_screen(catalog, constraints, precision)[0]
+    return accelerator_screen(catalog, constraints, precision, role)[0]
 
 
 def check_models_resolved(scenario: Scenario, models: dict[str, ModelArch]) -> None:

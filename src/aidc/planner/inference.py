@@ -397,6 +397,7 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
             "replicas": float(replicas_total),
             "per_replica_rps": per_rep_rps,
             "spare_replicas": float(spares),
+            **_memory_metrics(dep_all, i, ch, traffic),
         }
         if reason is None:
             if infra.reason:
@@ -460,6 +461,29 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         why_winner=explain_winner(ranked, names, units),
         candidates=ranked,
     )
+
+
+def _memory_metrics(
+    dep: Deployment | None, i: int, ch: FleetChoice | None, traffic: TrafficShape
+) -> dict[str, float]:
+    """Memory per device of design ``i`` at its batch (or batch cap): weights, KV cache,
+    activations, engine overhead, their total and the device's capacity."""
+    if dep is None or ch is None or ch.batch < 1:
+        return {}
+    mem = memory_estimate(
+        dep.take(np.array([i])),
+        batch=float(ch.batch),
+        input_len=traffic.input_mean,
+        output_len=traffic.output_mean,
+    )
+    return {
+        "memory_per_device_bytes": float(mem.used_bytes[0]),
+        "device_memory_bytes": float(mem.capacity_bytes[0]),
+        "memory_weights_bytes": float(mem.weights_bytes[0]),
+        "memory_kv_cache_bytes": float(mem.kv_bytes[0]),
+        "memory_activations_bytes": float(mem.activation_bytes[0]),
+        "memory_overhead_bytes": float(mem.overhead_bytes[0]),
+    }
 
 
 def _rejection(

@@ -158,7 +158,7 @@ def plan(
     for w in scenario.workloads.training:
         if progress:
             progress(w.name, len(decisions), total)
-        _, pruned = accelerator_screen(ctx.catalog, constraints, Precision(w.precision))
+        _, pruned = accelerator_screen(ctx.catalog, constraints, Precision(w.precision), "training")
         pruned += deprecated_software(ctx.catalog, ("framework",), ctx.models[w.name].kind)
         wd = plan_training(w, planned, ctx)
         decisions.append(

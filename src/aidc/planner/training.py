@@ -49,7 +49,7 @@ TRAINING_METRICS = [
 def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> WorkloadDecision:
     arch = ctx.models[w.name]
     precision = Precision(w.precision)
-    accs = candidate_accelerators(ctx.catalog, scenario.constraints, precision)
+    accs = candidate_accelerators(ctx.catalog, scenario.constraints, precision, "training")
     total_tokens = w.total_tokens()
     gbt = w.global_batch_tokens or DEFAULT_GLOBAL_BATCH_TOKENS
     gbs = max(1, round(gbt / w.seq_len))
@@ -151,6 +151,11 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             "security_score": sec,
             "maintainability_score": maint,
             "memory_per_device_bytes": float(est.memory_total_bytes[i]),
+            "memory_weights_bytes": float(est.memory_weights_bytes[i]),
+            "memory_gradients_bytes": float(est.memory_grads_bytes[i]),
+            "memory_optimizer_bytes": float(est.memory_optimizer_bytes[i]),
+            "memory_activations_bytes": float(est.memory_activations_bytes[i]),
+            "memory_buffers_bytes": float(est.memory_buffers_bytes[i]),
             "device_memory_bytes": acc.memory_bytes,
             "step_time_s": float(est.step_time_s[i]),
         }

@@ -25,13 +25,17 @@ class PrunedOption:
 
 
 def accelerator_screen(
-    catalog: Catalog, constraints: Constraints, precision: Precision | None = None
+    catalog: Catalog,
+    constraints: Constraints,
+    precision: Precision | None = None,
+    role: str | None = None,
 ) -> tuple[list[Accelerator], list[PrunedOption]]:
     """Accelerators the scenario allows, and the others with the first rule they break.
 
     Rules in order: the explicit list (``constraints.accelerators``), the vendor
-    allow-list, the deployment (an accelerator only sold as a cloud service cannot be
-    bought, and vice versa), and the numeric format the workload needs.
+    allow-list, the role (``training`` leaves out inference-only parts), the deployment
+    (an accelerator only sold as a cloud service cannot be bought, and vice versa), and
+    the numeric format the workload needs.
     """
     if constraints.accelerators:
         named = [
@@ -62,6 +66,14 @@ def accelerator_screen(
                 PrunedOption(
                     a.id, "vendor", f"{a.vendor} is not on the vendor allow-list ({vendors})"
                 )
+            )
+        elif not a.availability:
+            pruned.append(
+                PrunedOption(a.id, "availability", "not sold: reference hardware for validation")
+            )
+        elif role is not None and role not in a.roles:
+            pruned.append(
+                PrunedOption(a.id, "role", f"built for {' and '.join(a.roles)}, not {role}")
             )
         elif constraints.deployment != "either" and constraints.deployment not in a.availability:
             pruned.append(
