@@ -132,6 +132,88 @@ def storage_options(ctx: PlanContext, facts: InfraFacts) -> list[dict[str, Any]]
     return out
 
 
+def _bill_of_materials(
+    decisions: list[WorkloadDecision],
+    services: list,  # type: ignore[type-arg]
+    tiers: dict[str, Any],
+    facts: InfraFacts,
+) -> list[dict[str, Any]]:
+    """What to buy (on-prem) or rent (cloud), one row per item, with its capex."""
+    rows: list[dict[str, Any]] = []
+    for d in decisions:
+        ch = d.chosen
+        if ch is None:
+            continue
+        infra = ch.plan.get("infrastructure", {}) or {}
+        where = str(ch.plan.get("deployment", "on-prem"))
+        m = ch.metrics
+        rows.append(
+            {
+                "item": f"{ch.accelerator} ({infra.get('nodes', '?')} nodes)",
+                "for": d.workload,
+                "quantity": ch.n_devices,
+                "unit": "accelerator",
+                "deployment": where,
+                "capex_usd": m.get("capex_compute_usd") if where == "on-prem" else 0.0,
+            }
+        )
+        if where != "on-prem":
+            continue
+        for name in ("compute_fabric", "frontend_fabric"):
+            f = infra.get(name) or {}
+            switches = sum(
+                float(f.get(k, 0.0)) for k in ("leaf_switches", "spine_switches", "core_switches")
+            )
+            if switches or f.get("nics"):
+                rows.append(
+                    {
+                        "item": f"{f.get('link')} fabric: {switches:.0f} switches, "
+                        f"{float(f.get('nics', 0)):.0f} NICs, {float(f.get('links', 0)):.0f} links",
+                        "for": d.workload,
+                        "quantity": switches,
+                        "unit": "switch",
+                        "deployment": where,
+                        "capex_usd": f.get("capex_usd"),
+                    }
+                )
+        store = infra.get("storage") or infra.get("model_store") or {}
+        if store.get("drives"):
+            rows.append(
+                {
+                    "item": f"{store.get('tier')} storage drives",
+                    "for": d.workload,
+                    "quantity": store.get("drives"),
+                    "unit": "drive",
+                    "deployment": where,
+                    "capex_usd": m.get("capex_storage_usd"),
+                }
+            )
+    for svc in services:
+        rows.append(
+            {
+                "item": f"{svc.service} nodes",
+                "for": "shared data services",
+                "quantity": svc.nodes,
+                "unit": "server",
+                "deployment": "on-prem",
+                "capex_usd": svc.nodes * facts.service_node_usd,
+            }
+        )
+    for tier in ("hot", "archive"):
+        if tiers.get(f"{tier}_drives"):
+            rows.append(
+                {
+                    "item": f"{tiers[f'{tier}_tier']} {tier} data tier drives",
+                    "for": "datasets and checkpoints",
+                    "quantity": tiers[f"{tier}_drives"],
+                    "unit": "drive",
+                    "deployment": "on-prem",
+                    "capex_usd": tiers[f"{tier}_capex_usd"],
+                }
+            )
+    return rows
+
+
 def assemble_datacenter(
     scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext
 ) -> dict[str, Any]:
@@ -305,6 +387,7 @@ def assemble_datacenter(
         "racks": racks,
         "cooling": cooling,
         "storage": tiers,
+        "bom": _bill_of_materials(decisions, services, tiers, facts),
         "storage_options": storage_options(ctx, facts),
         "services": [
             {"service": s.service, "nodes": s.nodes, "reason": s.reason} for s in services
