@@ -182,3 +182,11 @@ def test_tco_breakdown_adds_up_to_the_total_with_cloud_and_on_prem_pools():
         total = sum(dc["tco_3y_breakdown_usd"].values())
         # energy is counted per run on the breakdown side and as a rate in the pools' TCO
         assert total == pytest.approx(dc["tco_3y_usd"], rel=0.05)
+
+
+def test_bill_of_materials_adds_up_to_the_capex():
+    sc = _with(load_default_scenario(), **{"constraints.deployment": "on-prem"})
+    dc = _plan(sc).datacenter
+    assert dc["bom"] and all(r["quantity"] > 0 for r in dc["bom"])
+    total = sum(r["capex_usd"] or 0.0 for r in dc["bom"])
+    assert total == pytest.approx(dc["capex_usd"], rel=1e-6)
