@@ -214,6 +214,41 @@ def _bill_of_materials(
     return rows
 
 
+def _rack_groups(
+    decisions: list[WorkloadDecision], service_nodes: int, facts: InfraFacts
+) -> list[dict[str, Any]]:
+    """On-site racks by pool: how many, the power each draws and its cooling limit."""
+    out = []
+    for d in decisions:
+        ch = d.chosen
+        if ch is None or not _on_prem(d):
+            continue
+        infra = ch.plan.get("infrastructure", {}) or {}
+        if not infra.get("racks"):
+            continue
+        out.append(
+            {
+                "name": f"{d.workload}: {ch.accelerator}",
+                "racks": infra["racks"],
+                "power_w": infra.get("rack_power_w"),
+                "limit_w": infra.get("rack_limit_w"),
+                "cooling": infra.get("cooling"),
+            }
+        )
+    if service_nodes:
+        per_rack = max(1, int(facts.air_rack_w // facts.service_node_w))
+        out.append(
+            {
+                "name": "data services",
+                "racks": -(-service_nodes // per_rack),
+                "power_w": min(service_nodes, per_rack) * facts.service_node_w,
+                "limit_w": facts.air_rack_w,
+                "cooling": "air",
+            }
+        )
+    return out
+
+
 def assemble_datacenter(
     scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext
 ) -> dict[str, Any]:
@@ -388,6 +423,7 @@ def assemble_datacenter(
         "cooling": cooling,
         "storage": tiers,
         "bom": _bill_of_materials(decisions, services, tiers, facts),
+        "rack_groups": _rack_groups(decisions, service_nodes, facts),
         "storage_options": storage_options(ctx, facts),
         "services": [
             {"service": s.service, "nodes": s.nodes, "reason": s.reason} for s in services

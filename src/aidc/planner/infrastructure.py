@@ -376,6 +376,8 @@ def training_infrastructure_metrics(
         "cooling": "liquid" if bool(racks.liquid_cooled) else "air",
         "racks": float(racks.racks),
         "nodes_per_rack": float(racks.nodes_per_rack),
+        "rack_power_w": float(racks.rack_power_w),
+        "rack_limit_w": float(racks.limit_w),
     }
     return InfraResult(metrics, details, where, _envelope_reason(fac_w, racks, scenario))
 
@@ -549,6 +551,8 @@ def inference_infrastructure_metrics(
         "cooling": "liquid" if bool(racks.liquid_cooled) else "air",
         "racks": float(racks.racks),
         "nodes_per_rack": float(racks.nodes_per_rack),
+        "rack_power_w": float(racks.rack_power_w),
+        "rack_limit_w": float(racks.limit_w),
     }
     reason = _envelope_reason(fac_w, racks, scenario)
     if reason is None and achieved < service.availability:

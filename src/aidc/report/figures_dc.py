@@ -249,22 +249,27 @@ def memory_figure(plan: Plan) -> Figure:
 
 def power_figure(plan: Plan) -> Figure:
     reads = [
-        "datacenter.racks[] (name, power_w, limit_w)",
+        "datacenter.rack_groups[] (name, racks, power_w, limit_w, cooling)",
         "workloads[].chosen.metrics.facility_power_w",
         "datacenter.constraint_checks[constraint=power_kw]",
     ]
     dc = plan.get("datacenter") or {}
-    racks = dc.get("racks")
+    racks = dc.get("rack_groups")
     if (
         isinstance(racks, list)
         and racks
         and all(isinstance(r, Mapping) and "power_w" in r for r in racks)
     ):
-        x = [esc(r.get("name", i)) for i, r in enumerate(racks)]
+        x = [
+            esc(f"{r.get('name', i)} ({r.get('racks', '?'):g} x {r.get('cooling', '')})")
+            if isinstance(r.get("racks"), int | float)
+            else esc(r.get("name", i))
+            for i, r in enumerate(racks)
+        ]
         traces = [
             {
                 "type": "bar",
-                "name": "rack power",
+                "name": "power per rack",
                 "x": x,
                 "y": [float(r["power_w"]) / 1e3 for r in racks],
             }
@@ -281,7 +286,17 @@ def power_figure(plan: Plan) -> Figure:
                     "marker": {"symbol": "line-ew-open", "size": 30, "color": CHOSEN_COLOR},
                 }
             )
-        return Figure("power", "Power per rack", reads, True, traces, layout("rack", "kW"))
+        return Figure(
+            "power",
+            "Power per rack (on-site racks by pool)",
+            reads,
+            True,
+            traces,
+            layout("", "kW"),
+            [
+                "bar: a full rack of the pool; marker: the rack's power limit (air or liquid cooling)"
+            ],
+        )
     pools = [
         (str(w.get("workload")), metric(chosen(w), "facility_power_w")) for w in workloads(plan)
     ]
@@ -314,7 +329,7 @@ def power_figure(plan: Plan) -> Figure:
         True,
         traces,
         layout("", "kW", shapes=shapes, annotations=annotations),
-        [f"power per rack: {NOT_AVAILABLE} (datacenter.racks); shown per pool instead"],
+        [f"power per rack: {NOT_AVAILABLE} (datacenter.rack_groups); shown per pool instead"],
     )
 
 
