@@ -496,7 +496,7 @@ def _validation_rows(val: Any) -> list[tuple[str, float, float | None, float | N
         target = v.get("target_median_abs_error")
         rows.append(
             (
-                f"{v.get('model')}: {v.get('metric')}",
+                str(v.get("id") or f"{v.get('model')}: {v.get('metric')}"),
                 float(v[med_key]) * scale,
                 float(p90) * scale if isinstance(p90, int | float) else None,
                 float(target) * 100.0 if isinstance(target, int | float) else None,
@@ -522,11 +522,11 @@ def validation_figure(plan: Plan) -> Figure:
             "y": med,
             "text": [f"n={r[4]}" for r in rows],
         }
-        if all(r[2] is not None for r in rows):
+        if any(r[2] is not None for r in rows):
             trace["error_y"] = {
                 "type": "data",
                 "symmetric": False,
-                "array": [float(r[2]) - r[1] for r in rows],  # type: ignore[arg-type]
+                "array": [float(r[2]) - r[1] if r[2] is not None else 0.0 for r in rows],
                 "arrayminus": [0.0] * len(rows),
             }
         traces = [trace]
