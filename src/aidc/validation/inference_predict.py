@@ -24,7 +24,7 @@ from aidc.model.inference import (
 from aidc.model.inference_step import Deployment
 from aidc.model.serve_format import serve_format
 from aidc.units import MILLISECOND, GiB
-from aidc.validation.inference_rows import RowSpec
+from aidc.validation.inference_rows import MEASURED_FIELDS, RowSpec
 
 GENERIC_ENGINE_ID = "generic"
 
@@ -98,23 +98,7 @@ def predict(
         [s.real_len if s.real_len is not None else s.input_len for s in specs], dtype=float
     )
     gpus = dep.tp * dep.pp
-    out = {
-        f: np.full(n, np.nan)
-        for f in (
-            "e2e_latency_ms",
-            "ttft_ms",
-            "tpot_ms",
-            "output_tokens_per_s",
-            "output_tokens_per_s_per_gpu",
-            "total_tokens_per_s",
-            "input_tokens_per_s",
-            "requests_per_s",
-            "prefill_tokens_per_s",
-            "decode_tokens_per_s_per_user",
-            "peak_mem_gb",
-            "oom",
-        )
-    }
+    out = {f: np.full(n, np.nan) for f in MEASURED_FIELDS}
     with np.errstate(all="ignore"):
         enc = mode == "encoder"
         if enc.any():
