@@ -292,6 +292,38 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
         re.search(r"remove-padding|eff-ft|effective", engine_text, re.I)
         or re.search(r"is_remove_padding\s*=\s*1", row.get("notes") or "")
     )
+
+    def spec(
+        mode: Mode,
+        batch_: float,
+        concurrency: float,
+        input_len: float,
+        output_len: float,
+        *,
+        real_len: float | None = None,
+        remove_padding: bool = False,
+    ) -> RowSpec:
+        return RowSpec(
+            rid,
+            row.get("source_id") or "",
+            acc.id,
+            acc,
+            arch,
+            engine,
+            fmt,
+            mode,
+            tp,
+            pp,
+            batch_,
+            concurrency,
+            input_len,
+            output_len,
+            real_len,
+            remove_padding,
+            overrides,
+            tuple(notes),
+        )
+
     real_len = None
     if arch.kind == "encoder":
         if n_in is None or batch is None:
@@ -300,25 +332,8 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
         real_len = n_in * ratio if ratio else None
         if remove_padding and real_len is None:
             notes.append("real length not stated: padding removal saves nothing")
-        return RowSpec(
-            rid,
-            row.get("source_id") or "",
-            acc.id,
-            acc,
-            arch,
-            engine,
-            fmt,
-            "encoder",
-            tp,
-            pp,
-            batch,
-            1.0,
-            n_in,
-            0.0,
-            real_len,
-            remove_padding,
-            overrides,
-            tuple(notes),
+        return spec(
+            "encoder", batch, 1.0, n_in, 0.0, real_len=real_len, remove_padding=remove_padding
         )
     offline = (
         "offline" in scenario or "max-throughput" in scenario or "all requests queued" in scenario
@@ -326,71 +341,14 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
     if offline:
         if n_in is None or n_out is None:
             return Skipped(rid, "offline throughput row without input/output lengths")
-        return RowSpec(
-            rid,
-            row.get("source_id") or "",
-            acc.id,
-            acc,
-            arch,
-            engine,
-            fmt,
-            "continuous",
-            tp,
-            pp,
-            batch or math.inf,
-            conc or math.inf,
-            n_in,
-            n_out,
-            None,
-            False,
-            overrides,
-            tuple(notes),
-        )
+        return spec("continuous", batch or math.inf, conc or math.inf, n_in, n_out)
     if conc is not None:
         if n_in is None or n_out is None:
             return Skipped(rid, "concurrency row without input/output lengths")
-        return RowSpec(
-            rid,
-            row.get("source_id") or "",
-            acc.id,
-            acc,
-            arch,
-            engine,
-            fmt,
-            "continuous",
-            tp,
-            pp,
-            conc,
-            conc,
-            n_in,
-            n_out,
-            None,
-            False,
-            overrides,
-            tuple(notes),
-        )
+        return spec("continuous", conc, conc, n_in, n_out)
     if n_in is None:
         notes.append(f"lengths not stated: {DEFAULT_CONTEXT_TOKENS}-token context assumed")
         n_in = float(DEFAULT_CONTEXT_TOKENS)
     if n_out is None:
         n_out = 1.0
-    return RowSpec(
-        rid,
-        row.get("source_id") or "",
-        acc.id,
-        acc,
-        arch,
-        engine,
-        fmt,
-        "static",
-        tp,
-        pp,
-        batch or 1.0,
-        batch or 1.0,
-        n_in,
-        n_out,
-        None,
-        False,
-        overrides,
-        tuple(notes),
-    )
+    return spec("static", batch or 1.0, batch or 1.0, n_in, n_out)
