@@ -37,8 +37,26 @@ NARROW_BELOW = 100
 WIDE_FROM = 140
 
 
-def _n_metrics(width: int) -> int:
-    return 2 if width < NARROW_BELOW else (4 if width < WIDE_FROM else 6)
+PLAN_MIN_COLUMNS = 28
+"""Room kept for the plan column (design, rank and score take about 30 more)."""
+
+
+def _n_metrics(width: int, names: list[str] | None = None) -> int:
+    """How many metric columns fit: at most 2 below NARROW_BELOW, 4 below WIDE_FROM, 6
+    above, and never so many that the plan column gets squeezed under PLAN_MIN_COLUMNS."""
+    cap = 2 if width < NARROW_BELOW else (4 if width < WIDE_FROM else 6)
+    if not names:
+        return cap
+    room = width - PLAN_MIN_COLUMNS - 30
+    k = 0
+    for name in names[:cap]:
+        # headers do not wrap; a value needs about 10 columns, plus the padding
+        need = max(len(metric_label(name)), 10) + 3
+        if room < need:
+            break
+        room -= need
+        k += 1
+    return max(k, 1)
 
 
 def _line(label: str, text: str, style: str = "") -> Text:
@@ -106,7 +124,8 @@ def _datacenter(plan: Plan, console: Console) -> None:
 
 
 def workload_table(w: Workload, width: int, top: int = 5) -> Table:
-    names = list(w.get("metric_names") or [])[: _n_metrics(width)]
+    all_names = list(w.get("metric_names") or [])
+    names = all_names[: _n_metrics(width, all_names)]
     compact = width < NARROW_BELOW
     t = Table(
         title=f"{w.get('workload')}: {w.get('n_feasible', '?')} feasible of "
@@ -118,7 +137,7 @@ def workload_table(w: Workload, width: int, top: int = 5) -> Table:
     )
     t.add_column("#", justify="right", no_wrap=True)
     t.add_column("design", no_wrap=True, overflow="ellipsis")
-    t.add_column("plan", overflow="fold", ratio=1)
+    t.add_column("plan", overflow="fold", ratio=1, min_width=PLAN_MIN_COLUMNS)
     for m in names:
         t.add_column(metric_label(m), justify="right", no_wrap=True)
     t.add_column("score", justify="right", no_wrap=True)
