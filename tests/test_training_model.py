@@ -248,6 +248,19 @@ def test_faster_scaleup_never_slows_a_step():
     assert fast.step_time_s[0] < slow.step_time_s[0]
 
 
+def test_hidden_communication_costs_its_interference_share():
+    """FSDP traffic hidden behind compute slows the step by kappa x the hidden time;
+    without data-parallel traffic (one replica) nothing changes."""
+    arch = CAT.models.get("llama-3-8b")
+    plan = _plan(n_devices=[8, 1], tp=1, pp=1, dp=[8, 1], micro_batch=2, zero_stage=3)
+    dev, st_ = _devices("H100-SXM", 2), TrainingSettings(seq_len=4096)
+    base = estimate_training(arch, dev, plan, st_, CAL.replace(comm_interference=0.0))
+    more = estimate_training(arch, dev, plan, st_, CAL.replace(comm_interference=0.5))
+    assert base.comm_exposed_s[0] == 0.0  # all of it hidden at this size
+    assert more.step_time_s[0] > base.step_time_s[0]
+    assert more.step_time_s[1] == base.step_time_s[1]
+
+
 def test_pipeline_bubble_shrinks_with_micro_batches_and_interleaving():
     arch = CAT.models.get("llama-3-70b")
     plan = _plan(n_devices=64, tp=8, pp=8, dp=1, micro_batch=1, grad_accum=[8, 64, 8], vp=[1, 1, 2])

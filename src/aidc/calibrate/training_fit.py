@@ -194,14 +194,14 @@ def source_weights(prepared: Sequence[PreparedRow]) -> np.ndarray:
 FITTED_FIELDS = ("compute_scale", "attention_scale")
 """What the throughput fit adjusts by default: one sustained-compute factor per GPU
 architecture in the data and the attention scale. The element-wise traffic factor and
-the communication overlap stay at their stated physical priors: fitted too, they trade
+the communication overlap and interference stay at their stated physical priors: fitted too, they trade
 off against the compute factors and generalise worse to unseen sources."""
 
 
 def throughput_parameters(batch: RowBatch) -> list[Parameter]:
     """Every parameter the throughput fit can adjust: one compute scale per GPU
     architecture present in the rows, the attention scale, the element-wise traffic
-    factor, the communication overlap."""
+    factor, the communication overlap and interference."""
     archs = sorted(
         {
             str(a)
@@ -214,6 +214,7 @@ def throughput_parameters(batch: RowBatch) -> list[Parameter]:
         Parameter("attention_scale", 0.2, 2.0),
         Parameter("elementwise_traffic_factor", 0.0, 30.0),
         Parameter("comm_overlap", 0.0, 1.0),
+        Parameter("comm_interference", 0.0, 1.0),
     ]
 
 

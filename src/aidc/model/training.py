@@ -17,7 +17,11 @@ ranks, as Megatron-Core does). Per device:
   gradients every micro-batch; ZeRO-0/1/2 all-reduce (or reduce-scatter) gradients once a
   step. A calibrated ``comm_overlap`` share of that traffic hides behind compute
   (prefetch, bucketed backward overlap); ZeRO-1's parameter all-gather after the
-  optimizer step is exposed;
+  optimizer step is exposed. Hidden traffic is not free: for each second of it the
+  computation it overlaps loses ``comm_interference`` seconds, the SMs and memory
+  bandwidth the collective kernels take (Rashidi et al. 2021, "Enabling
+  Compute-Communication Overlap in Distributed Deep Learning Training Platforms", ISCA),
+  so ``t = t_exposed + kappa x t_hidden``;
 * the optimizer step streams master weights, states and gradients once
   (``2 (master + state) + grad + weight`` bytes per local parameter) at memory bandwidth.
 
@@ -143,6 +147,7 @@ CALIBRATION_KEYS: dict[str, tuple[str, float]] = {
     "attention_scale": ("training.attention_efficiency_scale", 1.0),
     "elementwise_traffic_factor": ("training.elementwise_traffic_factor", 1.0),
     "comm_overlap": ("training.comm_overlap", 1.0),
+    "comm_interference": ("training.comm_interference", 1.0),
     "memory_bw_efficiency": ("training.memory_bw_efficiency", 1.0),
     "scaleup_bus_efficiency": ("training.scaleup_bus_efficiency", 1.0),
     "scaleout_bus_efficiency": ("training.scaleout_bus_efficiency", 1.0),
@@ -171,6 +176,7 @@ class TrainingCalibration:
     framework_memory_bytes: float
     comm_buffer_bytes: float
     memory_fragmentation: float
+    comm_interference: float = 0.0  # compute seconds lost per second of overlapped communication
     throughput_log_band_low: float = 0.0  # p10 of ln(predicted / measured), held-out
     throughput_log_band_high: float = 0.0  # p90 of ln(predicted / measured), held-out
     compute_scale_by_architecture: tuple[tuple[str, float], ...] = ()
@@ -382,8 +388,21 @@ def estimate_training(
             ),
         ),
     )
-    dp_sync = np.where(shard > 1, dp_sync, 0.0)
-    fsdp_exposed = np.where(shard > 1, fsdp_exposed, 0.0)
+    dp_total = np.where(
+        zero == 0,
+        ar_g,
+        np.where(
+            (zero == 1) | ((zero == 2) & (ga <= 1)),
+            rs_g + ag_w,
+            np.where(keep_unsharded, ag_w + rs_g, 0.0),
+        ),
+    )
+    # Overlapped collectives still cost: NCCL's kernels take SMs and memory bandwidth
+    # from the computation they hide behind (comm_interference per hidden second).
+    dp_hidden = np.where(shard > 1, dp_total - dp_sync, 0.0)
+    fsdp_hidden = np.where(shard > 1, fsdp_mb - fsdp_exposed, 0.0)
+    dp_sync = np.where(shard > 1, dp_sync, 0.0) + cal.comm_interference * dp_hidden
+    fsdp_exposed = np.where(shard > 1, fsdp_exposed, 0.0) + cal.comm_interference * fsdp_hidden
 
     p2p_bytes = tokens * arch.hidden_size * settings.act_bytes / np.where(sp, tp, 1.0)
     p2p = np.where(
