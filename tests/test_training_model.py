@@ -261,6 +261,17 @@ def test_hidden_communication_costs_its_interference_share():
     assert more.step_time_s[1] == base.step_time_s[1]
 
 
+def test_fp8_gemm_scale_speeds_fp8_runs_only():
+    arch = CAT.models.get("llama-3-8b")
+    plan = _plan(n_devices=8, tp=1, pp=1, dp=8, micro_batch=2, zero_stage=3)
+    for prec, changes in ((Precision.FP8, True), (Precision.BF16, False)):
+        dev, st_ = _devices("H100-SXM", 1, prec), TrainingSettings(seq_len=4096, precision=prec)
+        one = estimate_training(arch, dev, plan, st_, CAL.replace(fp8_gemm_scale=1.0))
+        more = estimate_training(arch, dev, plan, st_, CAL.replace(fp8_gemm_scale=1.3))
+        assert (more.step_time_s[0] < one.step_time_s[0]) == changes
+        assert more.step_time_s[0] <= one.step_time_s[0]
+
+
 def test_pipeline_bubble_shrinks_with_micro_batches_and_interleaving():
     arch = CAT.models.get("llama-3-70b")
     plan = _plan(n_devices=64, tp=8, pp=8, dp=1, micro_batch=1, grad_accum=[8, 64, 8], vp=[1, 1, 2])

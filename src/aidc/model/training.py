@@ -148,6 +148,7 @@ CALIBRATION_KEYS: dict[str, tuple[str, float]] = {
     "elementwise_traffic_factor": ("training.elementwise_traffic_factor", 1.0),
     "comm_overlap": ("training.comm_overlap", 1.0),
     "comm_interference": ("training.comm_interference", 1.0),
+    "fp8_gemm_scale": ("training.fp8_gemm_scale", 1.0),
     "memory_bw_efficiency": ("training.memory_bw_efficiency", 1.0),
     "scaleup_bus_efficiency": ("training.scaleup_bus_efficiency", 1.0),
     "scaleout_bus_efficiency": ("training.scaleout_bus_efficiency", 1.0),
@@ -177,6 +178,7 @@ class TrainingCalibration:
     comm_buffer_bytes: float
     memory_fragmentation: float
     comm_interference: float = 0.0  # compute seconds lost per second of overlapped communication
+    fp8_gemm_scale: float = 1.0  # training FP8 GEMMs / the kernel records' FP8 GEMMs
     throughput_log_band_low: float = 0.0  # p10 of ln(predicted / measured), held-out
     throughput_log_band_high: float = 0.0  # p90 of ln(predicted / measured), held-out
     compute_scale_by_architecture: tuple[tuple[str, float], ...] = ()
@@ -334,9 +336,12 @@ def estimate_training(
     elementwise = cal.elementwise_traffic_factor * (
         COMPILED_TRAFFIC_RATIO if settings.compiled else 1.0
     )
+    # FP8 training GEMMs (per-tensor scaled) relative to the kernel records' FP8 GEMMs,
+    # which come from inference engines' per-token/per-channel-scaled kernels.
+    gemm_scale = scale * (cal.fp8_gemm_scale if settings.precision == Precision.FP8 else 1.0)
     lt = layer_times(
         inp,
-        gemm_scale=scale,
+        gemm_scale=gemm_scale,
         attention_scale=scale * cal.attention_scale,
         elementwise_traffic_factor=elementwise,
         memory_bw_efficiency=cal.memory_bw_efficiency,
@@ -352,7 +357,7 @@ def estimate_training(
     layer_comm = layer_comm + np.where(rc == RECOMPUTE_CODES["full"], lt.tp_comm_fwd, 0.0)
     head_f, head_b = head_times(
         inp,
-        gemm_scale=scale,
+        gemm_scale=gemm_scale,
         elementwise_traffic_factor=elementwise,
         memory_bw_efficiency=cal.memory_bw_efficiency,
     )
