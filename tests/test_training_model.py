@@ -12,6 +12,7 @@ from aidc.catalog.calibration import load_default_calibration
 from aidc.catalog.efficiency import kernel_efficiency_for
 from aidc.model.memory import (
     activation_bytes_per_token_layer,
+    layers_per_stage,
     model_state_bytes,
     optimizer_state_bytes_per_param,
 )
@@ -270,6 +271,11 @@ def test_fp8_gemm_scale_speeds_fp8_runs_only():
         more = estimate_training(arch, dev, plan, st_, CAL.replace(fp8_gemm_scale=1.3))
         assert (more.step_time_s[0] < one.step_time_s[0]) == changes
         assert more.step_time_s[0] <= one.step_time_s[0]
+
+
+def test_busiest_pipeline_stage_holds_whole_layers():
+    assert list(layers_per_stage(80, np.array([1, 8, 12, 80]))) == [80, 10, 7, 1]
+    assert list(layers_per_stage(70, np.array([7, 12]))) == [10, 6]
 
 
 def test_pipeline_bubble_shrinks_with_micro_batches_and_interleaving():

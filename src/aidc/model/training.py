@@ -5,7 +5,7 @@ micro-batches of gradient accumulation per pipeline, ``dp`` data-parallel replic
 ``n = tp x cp x pp x dp`` devices (expert parallelism ``ep`` reuses the data-parallel
 ranks, as Megatron-Core does). Per device:
 
-    t_mb   = L/pp x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
+    t_mb   = ceil(L/pp) x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
              last stage] + t_fsdp_exposed + t_p2p                        (one micro-batch)
     t_step = (m + (pp - 1)/v) x t_mb  +  t_dp_exposed  +  t_optimizer
 
@@ -47,6 +47,7 @@ from aidc.model.memory import (
     RECOMPUTE_CODES,
     activation_bytes_per_layer,
     activation_bytes_per_token_layer,
+    layers_per_stage,
     logits_bytes,
     master_weight_bytes_per_param,
     model_state_bytes,
@@ -349,7 +350,7 @@ def estimate_training(
         cp_link=cp_link,
         ep_link=ep_link,
     )
-    layers_stage = arch.n_layers / pp
+    layers_stage = layers_per_stage(arch.n_layers, pp)  # the busiest stage sets the pace
     layer_compute = (
         lt.gemm_fwd + lt.gemm_bwd + lt.attn_fwd + lt.attn_bwd + lt.elem_fwd + lt.elem_bwd
     ) + lt.recompute(rc, settings.flash_attention)
