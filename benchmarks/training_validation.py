@@ -61,7 +61,9 @@ def stats(apes) -> str:
 def neutral_start(cal: TrainingCalibration) -> TrainingCalibration:
     """Starting values for a fit that know nothing of the data (no per-architecture
     factors): the LOSO fits start here so the shipped (all-source) values cannot leak."""
-    return cal.replace(compute_scale=0.9, attention_scale=1.0, compute_scale_by_architecture=())
+    return cal.replace(
+        compute_scale=0.9, attention_scale=1.0, fp8_gemm_scale=1.0, compute_scale_by_architecture=()
+    )
 
 
 def flat_baseline(p: PreparedRow, efficiency: float) -> float:
@@ -147,6 +149,10 @@ def write_calibration(
         "training.attention_efficiency_scale": (
             cal.attention_scale,
             "achieved / kernel-benchmark efficiency of fused attention",
+        ),
+        "training.fp8_gemm_scale": (
+            cal.fp8_gemm_scale,
+            "achieved FP8 GEMM speed in training runs / the kernel records' FP8 GEMMs (inference kernels with per-token/per-channel scaling)",
         ),
         "training.framework_memory_gb": (
             cal.framework_memory_bytes / GIGA,

@@ -12,6 +12,7 @@ from aidc.catalog.calibration import load_default_calibration
 from aidc.catalog.efficiency import kernel_efficiency_for
 from aidc.model.memory import (
     activation_bytes_per_token_layer,
+    layers_per_stage,
     model_state_bytes,
     optimizer_state_bytes_per_param,
 )
@@ -246,6 +247,35 @@ def test_faster_scaleup_never_slows_a_step():
         arch, _devices("A100-SXM-80GB", 1), plan, TrainingSettings(seq_len=4096), fast_cal
     )
     assert fast.step_time_s[0] < slow.step_time_s[0]
+
+
+def test_hidden_communication_costs_its_interference_share():
+    """FSDP traffic hidden behind compute slows the step by kappa x the hidden time;
+    without data-parallel traffic (one replica) nothing changes."""
+    arch = CAT.models.get("llama-3-8b")
+    plan = _plan(n_devices=[8, 1], tp=1, pp=1, dp=[8, 1], micro_batch=2, zero_stage=3)
+    dev, st_ = _devices("H100-SXM", 2), TrainingSettings(seq_len=4096)
+    base = estimate_training(arch, dev, plan, st_, CAL.replace(comm_interference=0.0))
+    more = estimate_training(arch, dev, plan, st_, CAL.replace(comm_interference=0.5))
+    assert base.comm_exposed_s[0] == 0.0  # all of it hidden at this size
+    assert more.step_time_s[0] > base.step_time_s[0]
+    assert more.step_time_s[1] == base.step_time_s[1]
+
+
+def test_fp8_gemm_scale_speeds_fp8_runs_only():
+    arch = CAT.models.get("llama-3-8b")
+    plan = _plan(n_devices=8, tp=1, pp=1, dp=8, micro_batch=2, zero_stage=3)
+    for prec, changes in ((Precision.FP8, True), (Precision.BF16, False)):
+        dev, st_ = _devices("H100-SXM", 1, prec), TrainingSettings(seq_len=4096, precision=prec)
+        one = estimate_training(arch, dev, plan, st_, CAL.replace(fp8_gemm_scale=1.0))
+        more = estimate_training(arch, dev, plan, st_, CAL.replace(fp8_gemm_scale=1.3))
+        assert (more.step_time_s[0] < one.step_time_s[0]) == changes
+        assert more.step_time_s[0] <= one.step_time_s[0]
+
+
+def test_busiest_pipeline_stage_holds_whole_layers():
+    assert list(layers_per_stage(80, np.array([1, 8, 12, 80]))) == [80, 10, 7, 1]
+    assert list(layers_per_stage(70, np.array([7, 12]))) == [10, 6]
 
 
 def test_pipeline_bubble_shrinks_with_micro_batches_and_interleaving():

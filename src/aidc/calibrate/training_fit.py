@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from aidc.calibrate.training_validation import PreparedRow
+from aidc.catalog.schema import Precision
 from aidc.model.training import (
     TrainingCalibration,
     TrainingDevices,
@@ -191,17 +192,22 @@ def source_weights(prepared: Sequence[PreparedRow]) -> np.ndarray:
     return w / w.sum() if w.sum() else w
 
 
-FITTED_FIELDS = ("compute_scale", "attention_scale")
+FITTED_FIELDS = ("compute_scale", "attention_scale", "fp8_gemm_scale")
 """What the throughput fit adjusts by default: one sustained-compute factor per GPU
-architecture in the data and the attention scale. The element-wise traffic factor and
-the communication overlap stay at their stated physical priors: fitted too, they trade
-off against the compute factors and generalise worse to unseen sources."""
+architecture in the data, the attention scale, and (where FP8 rows exist) the speed of
+FP8 training GEMMs relative to the kernel records' FP8 GEMMs — those records come from
+inference engines' FP8 kernels (per-token/per-channel scaling epilogues), not from the
+per-tensor-scaled GEMMs of FP8 training (Transformer Engine, torchao Float8). The
+element-wise traffic factor and the communication overlap and interference stay at their
+stated physical priors: fitted too, they trade off against the compute factors and
+generalise worse to unseen sources."""
 
 
 def throughput_parameters(batch: RowBatch) -> list[Parameter]:
     """Every parameter the throughput fit can adjust: one compute scale per GPU
-    architecture present in the rows, the attention scale, the element-wise traffic
-    factor, the communication overlap."""
+    architecture present in the rows, the attention scale, the FP8 GEMM scale (when FP8
+    rows are present), the element-wise traffic
+    factor, the communication overlap and interference."""
     archs = sorted(
         {
             str(a)
@@ -209,11 +215,14 @@ def throughput_parameters(batch: RowBatch) -> list[Parameter]:
             for a in np.unique(g.devices.kernels.architecture.astype(str))
         }
     )
+    has_fp8 = any(g.settings.precision == Precision.FP8 for g in batch.groups)
     return [
         *(Parameter("compute_scale", 0.2, 1.3, architecture=a) for a in archs),
         Parameter("attention_scale", 0.2, 2.0),
+        *([Parameter("fp8_gemm_scale", 0.5, 2.0)] if has_fp8 else []),
         Parameter("elementwise_traffic_factor", 0.0, 30.0),
         Parameter("comm_overlap", 0.0, 1.0),
+        Parameter("comm_interference", 0.0, 1.0),
     ]
 
 

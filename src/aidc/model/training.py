@@ -5,7 +5,7 @@ micro-batches of gradient accumulation per pipeline, ``dp`` data-parallel replic
 ``n = tp x cp x pp x dp`` devices (expert parallelism ``ep`` reuses the data-parallel
 ranks, as Megatron-Core does). Per device:
 
-    t_mb   = L/pp x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
+    t_mb   = ceil(L/pp) x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
              last stage] + t_fsdp_exposed + t_p2p                        (one micro-batch)
     t_step = (m + (pp - 1)/v) x t_mb  +  t_dp_exposed  +  t_optimizer
 
@@ -17,7 +17,11 @@ ranks, as Megatron-Core does). Per device:
   gradients every micro-batch; ZeRO-0/1/2 all-reduce (or reduce-scatter) gradients once a
   step. A calibrated ``comm_overlap`` share of that traffic hides behind compute
   (prefetch, bucketed backward overlap); ZeRO-1's parameter all-gather after the
-  optimizer step is exposed;
+  optimizer step is exposed. Hidden traffic is not free: for each second of it the
+  computation it overlaps loses ``comm_interference`` seconds, the SMs and memory
+  bandwidth the collective kernels take (Rashidi et al. 2021, "Enabling
+  Compute-Communication Overlap in Distributed Deep Learning Training Platforms", ISCA),
+  so ``t = t_exposed + kappa x t_hidden``;
 * the optimizer step streams master weights, states and gradients once
   (``2 (master + state) + grad + weight`` bytes per local parameter) at memory bandwidth.
 
@@ -43,6 +47,7 @@ from aidc.model.memory import (
     RECOMPUTE_CODES,
     activation_bytes_per_layer,
     activation_bytes_per_token_layer,
+    layers_per_stage,
     logits_bytes,
     master_weight_bytes_per_param,
     model_state_bytes,
@@ -143,6 +148,8 @@ CALIBRATION_KEYS: dict[str, tuple[str, float]] = {
     "attention_scale": ("training.attention_efficiency_scale", 1.0),
     "elementwise_traffic_factor": ("training.elementwise_traffic_factor", 1.0),
     "comm_overlap": ("training.comm_overlap", 1.0),
+    "comm_interference": ("training.comm_interference", 1.0),
+    "fp8_gemm_scale": ("training.fp8_gemm_scale", 1.0),
     "memory_bw_efficiency": ("training.memory_bw_efficiency", 1.0),
     "scaleup_bus_efficiency": ("training.scaleup_bus_efficiency", 1.0),
     "scaleout_bus_efficiency": ("training.scaleout_bus_efficiency", 1.0),
@@ -171,6 +178,8 @@ class TrainingCalibration:
     framework_memory_bytes: float
     comm_buffer_bytes: float
     memory_fragmentation: float
+    comm_interference: float = 0.0  # compute seconds lost per second of overlapped communication
+    fp8_gemm_scale: float = 1.0  # training FP8 GEMMs / the kernel records' FP8 GEMMs
     throughput_log_band_low: float = 0.0  # p10 of ln(predicted / measured), held-out
     throughput_log_band_high: float = 0.0  # p90 of ln(predicted / measured), held-out
     compute_scale_by_architecture: tuple[tuple[str, float], ...] = ()
@@ -328,9 +337,12 @@ def estimate_training(
     elementwise = cal.elementwise_traffic_factor * (
         COMPILED_TRAFFIC_RATIO if settings.compiled else 1.0
     )
+    # FP8 training GEMMs (per-tensor scaled) relative to the kernel records' FP8 GEMMs,
+    # which come from inference engines' per-token/per-channel-scaled kernels.
+    gemm_scale = scale * (cal.fp8_gemm_scale if settings.precision == Precision.FP8 else 1.0)
     lt = layer_times(
         inp,
-        gemm_scale=scale,
+        gemm_scale=gemm_scale,
         attention_scale=scale * cal.attention_scale,
         elementwise_traffic_factor=elementwise,
         memory_bw_efficiency=cal.memory_bw_efficiency,
@@ -338,7 +350,7 @@ def estimate_training(
         cp_link=cp_link,
         ep_link=ep_link,
     )
-    layers_stage = arch.n_layers / pp
+    layers_stage = layers_per_stage(arch.n_layers, pp)  # the busiest stage sets the pace
     layer_compute = (
         lt.gemm_fwd + lt.gemm_bwd + lt.attn_fwd + lt.attn_bwd + lt.elem_fwd + lt.elem_bwd
     ) + lt.recompute(rc, settings.flash_attention)
@@ -346,7 +358,7 @@ def estimate_training(
     layer_comm = layer_comm + np.where(rc == RECOMPUTE_CODES["full"], lt.tp_comm_fwd, 0.0)
     head_f, head_b = head_times(
         inp,
-        gemm_scale=scale,
+        gemm_scale=gemm_scale,
         elementwise_traffic_factor=elementwise,
         memory_bw_efficiency=cal.memory_bw_efficiency,
     )
@@ -382,8 +394,21 @@ def estimate_training(
             ),
         ),
     )
-    dp_sync = np.where(shard > 1, dp_sync, 0.0)
-    fsdp_exposed = np.where(shard > 1, fsdp_exposed, 0.0)
+    dp_total = np.where(
+        zero == 0,
+        ar_g,
+        np.where(
+            (zero == 1) | ((zero == 2) & (ga <= 1)),
+            rs_g + ag_w,
+            np.where(keep_unsharded, ag_w + rs_g, 0.0),
+        ),
+    )
+    # Overlapped collectives still cost: NCCL's kernels take SMs and memory bandwidth
+    # from the computation they hide behind (comm_interference per hidden second).
+    dp_hidden = np.where(shard > 1, dp_total - dp_sync, 0.0)
+    fsdp_hidden = np.where(shard > 1, fsdp_mb - fsdp_exposed, 0.0)
+    dp_sync = np.where(shard > 1, dp_sync, 0.0) + cal.comm_interference * dp_hidden
+    fsdp_exposed = np.where(shard > 1, fsdp_exposed, 0.0) + cal.comm_interference * fsdp_hidden
 
     p2p_bytes = tokens * arch.hidden_size * settings.act_bytes / np.where(sp, tp, 1.0)
     p2p = np.where(
