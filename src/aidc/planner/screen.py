@@ -211,6 +211,54 @@ def slo_limits_s(scenario: Scenario, workload: str) -> dict[str, float]:
     return {k: v * MILLISECOND for k, v in pairs.items() if v}
 
 
+_RESIDENCY_REGIONS: dict[str, tuple[str, ...]] = {
+    "eu": ("eu-", "europe", "westeurope", "northeurope", "francecentral", "germanywestcentral"),
+    "us": ("us-", "us", "eastus", "westus", "centralus", "northcentralus", "southcentralus"),
+}
+"""Residency names and the cloud region name prefixes (AWS, GCP, Azure) that lie inside."""
+
+
+def region_in(residency: str, region: str) -> bool:
+    """Whether a provider region lies in the residency area (``eu``, ``us`` or any name
+    that appears in the region's own name)."""
+    r, reg = residency.strip().lower(), region.strip().lower()
+    if not reg:
+        return False
+    prefixes = _RESIDENCY_REGIONS.get({"europe": "eu", "eea": "eu", "usa": "us"}.get(r, r))
+    if prefixes is not None:
+        return reg.startswith(prefixes)
+    return r in reg
+
+
+def _residency_check(
+    designs: Sequence[Design], scenario: Scenario, ctx: PlanContext
+) -> list[Check]:
+    """Cloud designs must run in a region inside ``constraints.data_residency``: one of the
+    catalog's dated cloud prices for the part names such a region, or the scenario gives
+    its own price for it (taken to be in the user's region)."""
+    where = scenario.constraints.data_residency
+    if not where:
+        return []
+    own = scenario.prices.cloud_usd_per_device_hour
+    ok_parts = {p.item for p in ctx.catalog.prices if region_in(where, p.region)} | set(own)
+    miss = np.array(
+        [d.plan.get("deployment") == "cloud" and d.accelerator not in ok_parts for d in designs]
+    )
+    return [
+        Check(
+            "residency",
+            miss,
+            "required",
+            "flag",
+            "region",
+            lambda i, *_: (
+                f"no cloud price for {designs[i].accelerator} in a region in {where!r}: the data "
+                "cannot be shown to stay there (give a regional price under prices: or plan on-prem)"
+            ),
+        )
+    ]
+
+
 def screen(
     designs: Sequence[Design],
     metrics: Sequence[dict[str, float]],
@@ -244,6 +292,7 @@ def screen(
     )
     checks.append(Check("software_status", eol, "active", "flag", "status", _status_text))
     checks += _security_checks(designs, accs, scenario)
+    checks += _residency_check(designs, scenario, ctx)
 
     mem = _col(metrics, "memory_per_device_bytes")
     cap = _col(metrics, "device_memory_bytes")

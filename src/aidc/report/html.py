@@ -28,6 +28,7 @@ from aidc.report.view import (
     fmt_metric,
     metric_label,
     plan_text,
+    rejection_counts,
     shortlist,
     why_chosen,
     workloads,
@@ -106,7 +107,7 @@ def _decisions(plan: Plan) -> list[dict[str, Any]]:
                     if ch and (ch.get("metrics") or {}).get(m) is not None
                 ],
                 "why": why_chosen(w),
-                "rejections": list((w.get("rejection_summary") or {}).items()),
+                "rejections": rejection_counts(w),
                 "n_feasible": w.get("n_feasible"),
                 "n_evaluated": w.get("n_evaluated"),
             }

@@ -16,6 +16,7 @@ from aidc.report.view import (
     fmt_metric,
     metric_label,
     plan_text,
+    rejection_counts,
     shortlist,
     why_chosen,
     workloads,
@@ -85,7 +86,7 @@ def render_markdown(plan: Plan, deployment: dict[str, Any] | None = None) -> str
     for w in workloads(plan):
         ch = chosen(w)
         if ch is None:
-            summary = ", ".join(f"{k}: {v}" for k, v in (w.get("rejection_summary") or {}).items())
+            summary = ", ".join(f"{k}: {v}" for k, v in rejection_counts(w))
             rows.append(
                 [md_escape(w.get("workload")), "**no feasible design**", "", md_escape(summary)]
             )

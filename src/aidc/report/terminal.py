@@ -27,6 +27,7 @@ from aidc.report.view import (
     fmt_metric,
     metric_label,
     plan_text,
+    rejection_counts,
     shortlist,
     why_chosen,
     workloads,
@@ -75,7 +76,7 @@ def _decision(plan: Plan, console: Console) -> None:
         head.append(f"  ({w.get('kind')}, model {w.get('model')})", style="dim")
         console.print(head)
         if ch is None:
-            summary = ", ".join(f"{k}: {v}" for k, v in (w.get("rejection_summary") or {}).items())
+            summary = ", ".join(f"{k}: {v}" for k, v in rejection_counts(w))
             console.print(
                 Padding(_line("no feasible design ", f"— {summary}", "red"), (0, 0, 0, 2))
             )

@@ -197,3 +197,17 @@ def why_chosen(w: Workload) -> list[str]:
     """Why the chosen design: the data-center decision's reasons when it departed from the
     workload's first choice, else the workload ranking's reasons for its winner."""
     return list(w.get("why_chosen") or w.get("why_winner") or [])
+
+
+def rejection_counts(w: Workload) -> list[tuple[str, int]]:
+    """Rejected designs per constraint; when nothing was evaluated, the options pruned
+    before evaluation per rule (``pruned: role`` ...), so "no feasible design" says why."""
+    summary = w.get("rejection_summary") or {}
+    if summary:
+        return [(str(k or "other"), int(v)) for k, v in summary.items()]
+    counts: dict[str, int] = {}
+    for p in w.get("pruned", []) or []:
+        if isinstance(p, Mapping):
+            key = f"pruned: {p.get('constraint', 'other')}"
+            counts[key] = counts.get(key, 0) + 1
+    return list(counts.items())
