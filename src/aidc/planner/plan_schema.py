@@ -82,7 +82,9 @@ class PrunedDoc(_Doc):
     """An option removed before evaluation by a feasibility predicate."""
 
     subject: str = Field(description="an accelerator, 'cloud', or a software stack")
-    constraint: str = Field(description="vendor, deployment, precision, residency, software_status")
+    constraint: str = Field(
+        description="vendor, role, availability, deployment, precision, residency, software_status"
+    )
     message: str
 
 
