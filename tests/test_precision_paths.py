@@ -37,3 +37,15 @@ def test_training_leaves_out_inference_only_and_unsold_parts():
     assert {"H100-SXM", "TPU-v5p", "Trainium2"} <= kept
     serving, _ = accelerator_screen(CAT, Constraints(), None, "inference")
     assert {"Inferentia2", "CPU-Xeon-8260"} <= {a.id for a in serving}
+
+
+def test_baseboard_parts_are_bought_in_whole_boards():
+    from aidc.planner.infrastructure import purchased_devices
+
+    acc = CAT.accelerators.get
+    assert purchased_devices(acc("H100-SXM"), 2) == 8
+    assert purchased_devices(acc("MI300X"), 9) == 16
+    assert purchased_devices(acc("GB200"), 3) == 4
+    assert purchased_devices(acc("H100-PCIe"), 2) == 2
+    assert purchased_devices(acc("CPU-Xeon-8260"), 3) == 3
+    assert purchased_devices(acc("H100-SXM"), 0) == 0

@@ -147,11 +147,17 @@ def _bill_of_materials(
         infra = ch.plan.get("infrastructure", {}) or {}
         where = str(ch.plan.get("deployment", "on-prem"))
         m = ch.metrics
+        bought = m.get("devices_purchased") if where == "on-prem" else None
+        spare = (
+            f", {bought - ch.n_devices:g} unused on whole boards"
+            if bought and bought > ch.n_devices
+            else ""
+        )
         rows.append(
             {
-                "item": f"{ch.accelerator} ({infra.get('nodes', '?')} nodes)",
+                "item": f"{ch.accelerator} ({infra.get('nodes', '?')} nodes{spare})",
                 "for": d.workload,
-                "quantity": ch.n_devices,
+                "quantity": bought or ch.n_devices,
                 "unit": "accelerator",
                 "deployment": where,
                 "capex_usd": m.get("capex_compute_usd") if where == "on-prem" else 0.0,

@@ -156,6 +156,20 @@ def _envelope_reason(facility_w: float, racks, scenario: Scenario) -> str | None
     return None
 
 
+BOARD_FORM_FACTORS = ("SXM", "OAM", "Superchip", "HGX")
+"""Form factors sold only on a baseboard (HGX 8-GPU, OAM UBB, Grace superchip trays)."""
+
+
+def purchased_devices(acc: Accelerator, n_devices: float) -> float:
+    """Devices bought on-prem for ``n_devices`` in use: baseboard parts come in whole
+    boards of ``devices_per_node`` (two H100 SXM means an 8-GPU HGX board); PCIe cards,
+    CPU sockets and desktop systems one by one."""
+    if n_devices <= 0 or not any(f in acc.form_factor for f in BOARD_FORM_FACTORS):
+        return n_devices
+    per = max(acc.devices_per_node, 1)
+    return math.ceil(n_devices / per) * per
+
+
 def _site_costs(
     acc: Accelerator,
     n_devices: float,
@@ -168,9 +182,10 @@ def _site_costs(
     facts: InfraFacts,
 ) -> tuple[cost.CapexBreakdown, cost.OpexRates, float]:
     """Capex by component, opex rates, and the on-prem cost rate (USD/s): hardware and the
-    facility amortised over their lives plus opex."""
+    facility amortised over their lives plus opex. Baseboard parts are bought in whole
+    boards (:func:`purchased_devices`)."""
     capex = cost.capex_breakdown(
-        n_devices=n_devices,
+        n_devices=purchased_devices(acc, n_devices),
         price_usd_per_device=ctx.price_usd(acc, scenario.prices),
         network_usd=network_capex_usd,
         storage_usd=storage_capex_usd,
@@ -333,6 +348,7 @@ def training_infrastructure_metrics(
         "co2_kg": float(power.carbon_kg(e_kwh, facts.grid_kg_co2_per_kwh)),
         "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
         "capex_total_usd": float(capex.total_usd),
+        "devices_purchased": purchased_devices(acc, n),
         "capex_compute_usd": float(capex.compute_usd),
         "capex_network_usd": float(capex.network_usd),
         "capex_storage_usd": float(capex.storage_usd),
@@ -525,6 +541,7 @@ def inference_infrastructure_metrics(
         "tco_3y_usd": tco,
         "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
         "capex_total_usd": float(capex.total_usd),
+        "devices_purchased": purchased_devices(acc, n),
         "capex_compute_usd": float(capex.compute_usd),
         "capex_network_usd": float(capex.network_usd),
         "capex_storage_usd": float(capex.storage_usd),
