@@ -69,7 +69,11 @@ def accelerator_screen(
             )
         elif not a.availability:
             pruned.append(
-                PrunedOption(a.id, "availability", "not sold: reference hardware for validation")
+                PrunedOption(
+                    a.id,
+                    "availability",
+                    "not a data-center part: reference hardware for validation",
+                )
             )
         elif role is not None and role not in a.roles:
             pruned.append(
