@@ -170,6 +170,22 @@ def purchased_devices(acc: Accelerator, n_devices: float) -> float:
     return math.ceil(n_devices / per) * per
 
 
+def _capex_metrics(
+    capex: cost.CapexBreakdown, opex: cost.OpexRates, where: str, purchased: float
+) -> dict[str, float]:
+    """Capex by component, what is bought and the yearly opex of one design."""
+    return {
+        "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
+        "capex_total_usd": float(capex.total_usd),
+        "devices_purchased": purchased,
+        "capex_compute_usd": float(capex.compute_usd),
+        "capex_network_usd": float(capex.network_usd),
+        "capex_storage_usd": float(capex.storage_usd),
+        "capex_facility_usd": float(capex.facility_usd),
+        "opex_usd_per_year": float(opex.total_usd_per_s) * YEAR,
+    }
+
+
 def _site_costs(
     acc: Accelerator,
     n_devices: float,
@@ -346,14 +362,7 @@ def training_infrastructure_metrics(
         "it_power_w": it_w,
         "energy_kwh": e_kwh,
         "co2_kg": float(power.carbon_kg(e_kwh, facts.grid_kg_co2_per_kwh)),
-        "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
-        "capex_total_usd": float(capex.total_usd),
-        "devices_purchased": purchased_devices(acc, n),
-        "capex_compute_usd": float(capex.compute_usd),
-        "capex_network_usd": float(capex.network_usd),
-        "capex_storage_usd": float(capex.storage_usd),
-        "capex_facility_usd": float(capex.facility_usd),
-        "opex_usd_per_year": float(opex.total_usd_per_s) * YEAR,
+        **_capex_metrics(capex, opex, where, purchased_devices(acc, n)),
         "run_cost_usd": run_cost,
         "run_cost_on_prem_usd": on_prem_run,
         "run_cost_cloud_usd": cloud_run,
@@ -539,14 +548,7 @@ def inference_infrastructure_metrics(
             cost.usd_per_million_tokens(on_prem_usd_per_s, tokens_per_s)
         ),
         "tco_3y_usd": tco,
-        "capex_usd": float(capex.total_usd) if where == "on-prem" else 0.0,
-        "capex_total_usd": float(capex.total_usd),
-        "devices_purchased": purchased_devices(acc, n),
-        "capex_compute_usd": float(capex.compute_usd),
-        "capex_network_usd": float(capex.network_usd),
-        "capex_storage_usd": float(capex.storage_usd),
-        "capex_facility_usd": float(capex.facility_usd),
-        "opex_usd_per_year": float(opex.total_usd_per_s) * YEAR,
+        **_capex_metrics(capex, opex, where, purchased_devices(acc, n)),
         "availability": achieved,
         "replica_availability": a_rep,
         "spares_needed": float(spares),
