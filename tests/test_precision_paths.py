@@ -49,3 +49,23 @@ def test_baseboard_parts_are_bought_in_whole_boards():
     assert purchased_devices(acc("H100-PCIe"), 2) == 2
     assert purchased_devices(acc("CPU-Xeon-8260"), 3) == 3
     assert purchased_devices(acc("H100-SXM"), 0) == 0
+
+
+def test_llm_engines_are_not_offered_for_extractive_qa():
+    from aidc.planner.inference import engines_for
+    from aidc.spec.scenario import InferenceService
+
+    ctx = type("Ctx", (), {"catalog": CAT})()
+    svc = {
+        "name": "q",
+        "model": "bert-base",
+        "traffic": {"peak_rps": 1, "input_tokens": {"mean": 128}},
+        "slo": {"p99_latency_ms": 100},
+    }
+    h100 = CAT.accelerators.get("H100-SXM")
+    qa = {e.id for e in engines_for(ctx, InferenceService(task="qa", **svc), h100, "encoder")}
+    emb = {
+        e.id for e in engines_for(ctx, InferenceService(task="embedding", **svc), h100, "encoder")
+    }
+    assert "vllm" not in qa and "tensorrt-llm" in qa and "triton" in qa
+    assert "vllm" in emb

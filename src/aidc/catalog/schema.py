@@ -213,6 +213,10 @@ class SoftwareStack(Record):
     license: str = ""
     devices: tuple[str, ...] = Field(description="accelerator kinds/vendors: nvidia, amd, tpu, ...")
     model_kinds: tuple[Literal["decoder", "encoder"], ...] = ("decoder", "encoder")
+    encoder_tasks: tuple[Literal["classification", "qa", "embedding"], ...] = Field(
+        default=("classification", "qa", "embedding"),
+        description="encoder tasks the engine serves (LLM engines pool: no extractive QA)",
+    )
     precisions: tuple[Precision, ...] = ()
     batching: Literal["none", "static", "dynamic", "continuous"] = "dynamic"
     paged_kv: bool = False

@@ -94,6 +94,8 @@ def engines_for(
     for s in ctx.catalog.software:
         if s.kind == "framework" or tag not in s.devices or kind not in s.model_kinds:
             continue
+        if kind == "encoder" and svc.task != "generation" and svc.task not in s.encoder_tasks:
+            continue
         if wanted is not None:
             if s.id.lower() not in wanted and not ({a.lower() for a in s.aliases} & wanted):
                 continue
