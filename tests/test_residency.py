@@ -44,3 +44,13 @@ def test_cloud_designs_outside_the_area_are_rejected_with_the_reason():
 def test_no_design_says_what_was_pruned():
     doc = {"rejection_summary": {}, "pruned": [{"constraint": "role"}, {"constraint": "role"}]}
     assert rejection_counts(doc) == [("pruned: role", 2)]
+
+
+def test_an_engine_that_cannot_serve_the_task_is_pruned_with_the_reason():
+    from aidc.search.prune import task_screen
+
+    cat = build_context(Scenario.model_validate(SCENARIO), None, None).catalog
+    (p,) = task_screen(cat, "qa", ["vllm"])
+    assert p.subject == "vllm" and p.constraint == "task" and "not qa" in p.message
+    assert task_screen(cat, "classification", ["vllm"]) == []
+    assert task_screen(cat, "generation", "auto") == []

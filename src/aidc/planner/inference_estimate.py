@@ -249,7 +249,7 @@ def estimate_inference(
         "capacity": one(mem.capacity_bytes),
         "max_concurrency": one(mem.max_concurrency),
     }
-    if pooled:
+    if pooled and float(mem.kv_bytes[0]) > 0:
         notes.append("KV cache is a reserved pool: 'used' counts the whole pool")
     return InferenceEstimate(
         mode=mode,

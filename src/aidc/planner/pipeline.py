@@ -21,7 +21,12 @@ from aidc.planner.inference import plan_inference
 from aidc.planner.latency_curves import latency_curve
 from aidc.planner.result import PlanResult, StepTrace, WorkloadDecision
 from aidc.planner.training import plan_training
-from aidc.search.prune import accelerator_screen, deprecated_software, residency_screen
+from aidc.search.prune import (
+    accelerator_screen,
+    deprecated_software,
+    residency_screen,
+    task_screen,
+)
 from aidc.spec.scenario import InferenceService, Scenario
 from aidc.units import MILLISECOND, fmt_count, fmt_flops, fmt_seconds
 
@@ -174,6 +179,7 @@ def plan(
                 ("inference_engine", "serving_server"),
                 "encoder" if s.task != "generation" else "decoder",
             )
+        pruned += task_screen(ctx.catalog, s.task, s.engines)
         wd = plan_inference(s, planned, ctx)
         decisions.append(
             decide_workload(wd, planned, ctx, rng, seed=seed, pruned=pruned_common + pruned)

@@ -83,7 +83,7 @@ class PrunedDoc(_Doc):
 
     subject: str = Field(description="an accelerator, 'cloud', or a software stack")
     constraint: str = Field(
-        description="vendor, role, availability, deployment, precision, residency, software_status"
+        description="vendor, role, availability, deployment, precision, residency, software_status, task"
     )
     message: str
 

@@ -210,4 +210,5 @@ def rejection_counts(w: Workload) -> list[tuple[str, int]]:
         if isinstance(p, Mapping):
             key = f"pruned: {p.get('constraint', 'other')}"
             counts[key] = counts.get(key, 0) + 1
-    return list(counts.items())
+    # reference parts that are never sold are pruned in every plan: list them last
+    return sorted(counts.items(), key=lambda kv: kv[0] == "pruned: availability")

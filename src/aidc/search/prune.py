@@ -7,6 +7,7 @@ reaches the models. The plan still says what was removed and why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aidc.catalog.loader import Catalog
@@ -129,4 +130,26 @@ def deprecated_software(
             instead = f"; use {s.superseded_by}" if s.superseded_by else ""
             note = f" ({s.status_note.rstrip('.')})" if s.status_note else ""
             out.append(PrunedOption(s.id, "software_status", f"deprecated{note}{instead}"))
+    return out
+
+
+def task_screen(catalog: Catalog, task: str, engines: Sequence[str] | str) -> list[PrunedOption]:
+    """Serving engines that cannot serve this encoder task (``engines`` is the service's
+    list, or ``auto`` for every engine that runs encoders)."""
+    if task == "generation":
+        return []
+    wanted = None if engines == "auto" else {e.lower() for e in engines}
+    out = []
+    for s in catalog.software:
+        if s.kind == "framework" or "encoder" not in s.model_kinds:
+            continue
+        names = {s.id.lower(), *(a.lower() for a in s.aliases)}
+        if wanted is not None and not names & wanted:
+            continue
+        if task not in s.encoder_tasks:
+            out.append(
+                PrunedOption(
+                    s.id, "task", f"serves {', '.join(s.encoder_tasks)} encoders, not {task}"
+                )
+            )
     return out
