@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
@@ -99,11 +100,9 @@ def lookup(cal: Calibration, device: str, engine: str, precision: str) -> dict[s
     return out
 
 
-def _peak(device: MeasuredDevice | Accelerator, precision: Precision) -> float | None:
-    return device.peak_for(precision)
-
-
-_BASE: dict[tuple[int, str, str, str, int], Deployment] = {}
+_BASE: dict[tuple[int, str, str, str, int], tuple[object, object, Deployment]] = {}
+"""One-row deployments by (device, model, engine, precision, calibration); each entry keeps
+its device and calibration alive so that their ids cannot be reused by other objects."""
 
 
 def _base_deployment(
@@ -111,17 +110,17 @@ def _base_deployment(
 ) -> Deployment:  # type: ignore[type-arg]
     """The one-row deployment of point ``p`` (cached per device, model, engine, format)."""
     key = (id(device), p.arch.id, p.engine, p.precision, id(base))
-    dep = _BASE.get(key)
-    if dep is not None:
-        return dep
+    hit = _BASE.get(key)
+    if hit is not None and hit[0] is device and hit[1] is base:
+        return hit[2]
     fmt: ServeFormat = serve_format(BENCH_FORMATS[p.precision])
     prec = fmt.compute
     hw = hardware_row(device, prec, links)
     peak = float(hw.peak_flops_per_s[0])
     attn = peak
     if prec in _LOW:  # attention math stays at >= 16 bit
-        half = _peak(device, Precision.BF16) or _peak(device, Precision.FP16)
-        half = half or _peak(device, Precision.FP32)
+        half = device.peak_for(Precision.BF16) or device.peak_for(Precision.FP16)
+        half = half or device.peak_for(Precision.FP32)
         attn = min(half, peak) if half else peak
     stack = load_catalog().software.find(p.engine)
     eff = efficiency_columns(base, [(str(getattr(device, "id", p.device)), p.engine, fmt.name)])
@@ -142,7 +141,7 @@ def _base_deployment(
         tp=np.ones(1),
         pp=np.ones(1),
     )
-    _BASE[key] = dep
+    _BASE[key] = (device, base, dep)
     return dep
 
 
@@ -179,10 +178,6 @@ def predict_s(
     return np.asarray(gen.ttft_s if p.phase == "prefill" else gen.tpot_s, dtype=float)
 
 
-_DEFAULT: list[Calibration] = []
-
-
+@cache
 def _default_calibration() -> Calibration:
-    if not _DEFAULT:
-        _DEFAULT.append(load_default_calibration())
-    return _DEFAULT[0]
+    return load_default_calibration()

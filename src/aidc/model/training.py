@@ -110,6 +110,24 @@ class TrainingPlanArrays:
     def __len__(self) -> int:
         return len(np.asarray(self.tp))
 
+    def settings(self, i: int) -> dict[str, int | str]:
+        """Candidate ``i`` as plain settings (recompute by name), for plans and reports."""
+        assert self.cp is not None and self.ep is not None and self.vp is not None
+        assert self.sequence_parallel is not None
+        return {
+            "tp": int(self.tp[i]),
+            "pp": int(self.pp[i]),
+            "dp": int(self.dp[i]),
+            "cp": int(self.cp[i]),
+            "ep": int(self.ep[i]),
+            "vp": int(self.vp[i]),
+            "sequence_parallel": int(bool(self.sequence_parallel[i])),
+            "micro_batch": int(self.micro_batch[i]),
+            "grad_accum": int(self.grad_accum[i]),
+            "zero_stage": int(self.zero_stage[i]),
+            "recompute": RECOMPUTE_NAMES[int(self.recompute[i])],
+        }
+
     def take(self, idx: np.ndarray) -> TrainingPlanArrays:
         return TrainingPlanArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from aidc.model import cost, power, storage
-from aidc.model.data_services import ServiceNeeds, ServiceThroughput, plan_services
+from aidc.model.data_services import ServiceNeeds, ServicePlan, ServiceThroughput, plan_services
 from aidc.planner.context import PlanContext
 from aidc.planner.infra_facts import InfraFacts, infra_facts
 from aidc.planner.result import WorkloadDecision
@@ -34,7 +34,9 @@ def _sum(decisions: list[WorkloadDecision], key: str, on_prem_only: bool = False
     return total
 
 
-def _services(scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext):
+def _services(
+    scenario: Scenario, decisions: list[WorkloadDecision], ctx: PlanContext
+) -> list[ServicePlan]:
     svc_cat = ctx.catalog.services
     tp = ServiceThroughput(
         tokeniser_bytes_per_s=svc_cat.get("hf-tokenizers").throughput_per_node or math.nan,
@@ -134,7 +136,7 @@ def storage_options(ctx: PlanContext, facts: InfraFacts) -> list[dict[str, Any]]
 
 def _bill_of_materials(
     decisions: list[WorkloadDecision],
-    services: list,  # type: ignore[type-arg]
+    services: list[ServicePlan],
     tiers: dict[str, Any],
     facts: InfraFacts,
 ) -> list[dict[str, Any]]:
@@ -220,6 +222,13 @@ def _bill_of_materials(
     return rows
 
 
+def _service_racks(service_nodes: int, facts: InfraFacts) -> tuple[int, int]:
+    """(air-cooled racks, nodes per rack) for the data-service servers: whole nodes up to
+    the air rack limit."""
+    per_rack = max(1, int(facts.air_rack_w // facts.service_node_w))
+    return (-(-service_nodes // per_rack) if service_nodes else 0), per_rack
+
+
 def _rack_groups(
     decisions: list[WorkloadDecision], service_nodes: int, facts: InfraFacts
 ) -> list[dict[str, Any]]:
@@ -242,11 +251,11 @@ def _rack_groups(
             }
         )
     if service_nodes:
-        per_rack = max(1, int(facts.air_rack_w // facts.service_node_w))
+        racks, per_rack = _service_racks(service_nodes, facts)
         out.append(
             {
                 "name": "data services",
-                "racks": -(-service_nodes // per_rack),
+                "racks": racks,
                 "power_w": min(service_nodes, per_rack) * facts.service_node_w,
                 "limit_w": facts.air_rack_w,
                 "cooling": "air",
@@ -327,9 +336,7 @@ def assemble_datacenter(
     it_w = _sum(decisions, "it_power_w", on_prem_only=True) + shared_it_w
     facility_w = float(power.facility_power_w(it_w, facts.pue)) if pools else math.nan
     energy_kwh_year += float(power.energy_kwh(power.facility_power_w(shared_it_w, facts.pue), YEAR))
-    racks += (
-        math.ceil(service_nodes * facts.service_node_w / facts.air_rack_w) if service_nodes else 0
-    )
+    racks += _service_racks(service_nodes, facts)[0]
 
     capex_components = {
         "compute": _sum(decisions, "capex_compute_usd", on_prem_only=True),

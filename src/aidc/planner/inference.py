@@ -341,7 +341,6 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
         weight_bytes = requirements["params"] * cand.fmt.weight_bytes
         spares = (
             inference_spares(
-                acc=cand.acc,
                 devices_per_replica=cand.tp,
                 replicas_for_load=replicas,
                 weight_bytes=weight_bytes,

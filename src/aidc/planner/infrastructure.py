@@ -170,6 +170,18 @@ def purchased_devices(acc: Accelerator, n_devices: float) -> float:
     return math.ceil(n_devices / per) * per
 
 
+def _power_cap_metrics(exponent: float) -> dict[str, float]:
+    """The power-cap what-if at ``POWER_CAP_WHAT_IF`` of TDP: time and energy ratios, with
+    the throughput exponent of compute-bound (training) or memory-bound (decode) work."""
+    return {
+        "power_cap_80pct_time_ratio": 1.0
+        / float(power.power_cap_throughput_ratio(POWER_CAP_WHAT_IF, exponent)),
+        "power_cap_80pct_energy_ratio": float(
+            power.power_cap_energy_ratio(POWER_CAP_WHAT_IF, exponent)
+        ),
+    }
+
+
 def _capex_metrics(
     capex: cost.CapexBreakdown, opex: cost.OpexRates, where: str, purchased: float
 ) -> dict[str, float]:
@@ -355,8 +367,6 @@ def training_infrastructure_metrics(
     tco_on_prem = float(capex.total_usd) + fixed_opex_3y + energy_usd_3y
     tco = tco_on_prem if where == "on-prem" else run_cost * runs
 
-    cap = POWER_CAP_WHAT_IF
-    x = facts.power_cap_exponent_compute
     metrics = {
         "facility_power_w": fac_w,
         "it_power_w": it_w,
@@ -383,8 +393,7 @@ def training_infrastructure_metrics(
         "rack_power_w": float(racks.rack_power_w),
         "scaleout_switches": float(compute_fabric.switches[0]),
         "scaleout_links": float(compute_fabric.links[0]),
-        "power_cap_80pct_time_ratio": 1.0 / float(power.power_cap_throughput_ratio(cap, x)),
-        "power_cap_80pct_energy_ratio": float(power.power_cap_energy_ratio(cap, x)),
+        **_power_cap_metrics(facts.power_cap_exponent_compute),
     }
     details = {
         "nodes": nodes,
@@ -428,28 +437,34 @@ def _bytes_per_token(scenario: Scenario) -> float:
     return sum(d.size_tb for d in sized) * TERA / sum(d.tokens or 0.0 for d in sized)
 
 
+def replica_availability(
+    devices_per_replica: int, weight_bytes: float, facts: InfraFacts
+) -> tuple[float, float]:
+    """(availability of one serving replica, its repair time in s): a replica fails at
+    ``g x`` the per-device rate and returns after a restart plus a reload of its weights
+    from the model store."""
+    store = facts.model_store
+    load_bw = store.read_bw_bytes_per_s_per_node or facts.flash.read_bw_bytes_per_s
+    mttr_s = facts.restart_overhead_s + float(storage.transfer_time_s(weight_bytes, load_bw))
+    a_rep = float(
+        reliability.replica_availability(
+            devices_per_replica, facts.failure_rate_per_device_s, mttr_s
+        )
+    )
+    return a_rep, mttr_s
+
+
 def inference_spares(
     *,
-    acc: Accelerator,
     devices_per_replica: int,
     replicas_for_load: int,
     weight_bytes: float,
     availability_target: float,
     facts: InfraFacts,
 ) -> int:
-    """Spare replicas for ``availability_target`` when ``replicas_for_load`` carry the peak.
-
-    The same replica availability as :func:`inference_infrastructure_metrics` uses: each
-    replica fails at ``g x`` the per-device rate and returns after a restart plus a reload
-    of its weights from the model store.
-    """
-    del acc  # replicas of any accelerator share the fleet-wide failure rate for now
-    store = facts.model_store
-    load_bw = store.read_bw_bytes_per_s_per_node or facts.flash.read_bw_bytes_per_s
-    mttr = facts.restart_overhead_s + float(storage.transfer_time_s(weight_bytes, load_bw))
-    a_rep = float(
-        reliability.replica_availability(devices_per_replica, facts.failure_rate_per_device_s, mttr)
-    )
+    """Spare replicas for ``availability_target`` when ``replicas_for_load`` carry the peak
+    (replica availability from :func:`replica_availability`)."""
+    a_rep, _ = replica_availability(devices_per_replica, weight_bytes, facts)
     return int(reliability.spares_for_availability(replicas_for_load, a_rep, availability_target))
 
 
@@ -479,11 +494,7 @@ def inference_infrastructure_metrics(
     nodes = math.ceil(n / acc.devices_per_node) if n > 0 else 0
     tdp = acc.tdp_w or math.nan
     store = facts.model_store
-    load_bw = store.read_bw_bytes_per_s_per_node or facts.flash.read_bw_bytes_per_s
-    mttr = facts.restart_overhead_s + float(storage.transfer_time_s(weight_bytes, load_bw))
-    a_rep = float(
-        reliability.replica_availability(devices_per_replica, facts.failure_rate_per_device_s, mttr)
-    )
+    a_rep, mttr = replica_availability(devices_per_replica, weight_bytes, facts)
     achieved = reliability.k_of_n_availability(replicas_for_load, replicas, a_rep)
     spares = reliability.spares_for_availability(replicas_for_load, a_rep, service.availability)
 
@@ -529,8 +540,6 @@ def inference_infrastructure_metrics(
         else usd_per_s * horizon
     )
     kwh_per_s = fac_w / JOULES_PER_KWH
-    cap = POWER_CAP_WHAT_IF
-    x = facts.power_cap_exponent_memory
     metrics = {
         "facility_power_w": fac_w,
         "it_power_w": it_w,
@@ -555,8 +564,7 @@ def inference_infrastructure_metrics(
         "replica_mttr_s": mttr,
         "racks": float(racks.racks),
         "rack_power_w": float(racks.rack_power_w),
-        "power_cap_80pct_time_ratio": 1.0 / float(power.power_cap_throughput_ratio(cap, x)),
-        "power_cap_80pct_energy_ratio": float(power.power_cap_energy_ratio(cap, x)),
+        **_power_cap_metrics(facts.power_cap_exponent_memory),
     }
     details = {
         "nodes": nodes,

@@ -106,20 +106,9 @@ def _curves(
     return [c for c in curves if c is not None]
 
 
-VALIDATION_FIELDS = (
-    "id",
-    "model",
-    "metric",
-    "data",
-    "method",
-    "n",
-    "median_abs_error",
-    "p90_abs_error",
-    "target_median_abs_error",
-    "target_p90_abs_error",
-    "command",
-    "measured_on",
-)
+RECORD_BOOKKEEPING = {"aliases", "source", "provenance", "field_provenance", "notes"}
+"""Catalog record fields a plan's validation entries leave out (``command`` says where
+each figure comes from)."""
 
 
 def validation_records(scenario: Scenario, ctx: PlanContext) -> list[dict[str, Any]]:
@@ -130,9 +119,7 @@ def validation_records(scenario: Scenario, ctx: PlanContext) -> list[dict[str, A
     if scenario.workloads.inference:
         used.add("inference")
     return [
-        {k: getattr(v, k) for k in VALIDATION_FIELDS}
-        for v in ctx.catalog.validation
-        if v.model in used
+        v.model_dump(exclude=RECORD_BOOKKEEPING) for v in ctx.catalog.validation if v.model in used
     ]
 
 

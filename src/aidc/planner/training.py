@@ -8,7 +8,6 @@ from aidc.catalog.efficiency import select_kernel_efficiency
 from aidc.catalog.schema import BYTES_PER_ELEMENT, Precision
 from aidc.decide.metrics import METRICS
 from aidc.model.training import (
-    RECOMPUTE_NAMES,
     TrainingCalibration,
     TrainingSettings,
     estimate_training,
@@ -176,17 +175,10 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
             reason = "security: missing " + ", ".join(missing)
         elif not math.isfinite(run_cost):
             reason = "price: no price for this accelerator in the catalog (give one under prices:)"
+        settings = space.plan.settings(i)
+        del settings["sequence_parallel"]  # implied by tp > 1 in the planner's plans
         plan = {
-            "tp": int(space.plan.tp[i]),
-            "pp": int(space.plan.pp[i]),
-            "dp": int(space.plan.dp[i]),
-            "cp": int(space.plan.cp[i]),
-            "ep": int(space.plan.ep[i]),
-            "vp": int(space.plan.vp[i]),
-            "micro_batch": int(space.plan.micro_batch[i]),
-            "grad_accum": int(space.plan.grad_accum[i]),
-            "zero_stage": int(space.plan.zero_stage[i]),
-            "recompute": RECOMPUTE_NAMES[int(space.plan.recompute[i])],
+            **settings,
             "framework": software.id if software else "pytorch",
             "precision": precision.value,
             "optimizer": w.optimizer,

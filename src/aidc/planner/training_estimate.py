@@ -20,7 +20,6 @@ from aidc.catalog.efficiency import KernelEfficiency
 from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision
 from aidc.model.power import FacilityParams, compute_it_power_w, energy_kwh, facility_power_w
 from aidc.model.training import (
-    RECOMPUTE_NAMES,
     TrainingCalibration,
     TrainingEstimate,
     TrainingSettings,
@@ -29,6 +28,10 @@ from aidc.model.training import (
 )
 from aidc.search.training_space import enumerate_plans
 from aidc.units import HOUR
+
+TRAINING_IDLE_FRACTION = 0.3
+"""Idle draw as a share of TDP; a training job keeps devices at full utilisation, where
+the draw is the TDP and this share drops out (kept for the power model's signature)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,10 @@ def _plan_result(
     t_train = req.total_tokens / tps
     tdp = req.accelerator.tdp_w or float("nan")
     fac_w = float(
-        facility_power_w(compute_it_power_w(n, tdp, 1.0, 0.3, fac.host_power_fraction), fac.pue)
+        facility_power_w(
+            compute_it_power_w(n, tdp, 1.0, TRAINING_IDLE_FRACTION, fac.host_power_fraction),
+            fac.pue,
+        )
     )
     metrics = {
         "step_time_s": float(est.step_time_s[i]),
@@ -104,19 +110,7 @@ def _plan_result(
         "total_bytes": float(est.memory_total_bytes[i]),
         "capacity_bytes": float(est.memory_capacity_bytes[i]),
     }
-    plan_fields = {
-        "tp": int(plan.tp[i]),
-        "pp": int(plan.pp[i]),
-        "dp": int(plan.dp[i]),
-        "cp": int(plan.cp[i]),
-        "ep": int(plan.ep[i]),
-        "vp": int(plan.vp[i]),
-        "sequence_parallel": int(bool(plan.sequence_parallel[i])),
-        "micro_batch": int(plan.micro_batch[i]),
-        "grad_accum": int(plan.grad_accum[i]),
-        "zero_stage": int(plan.zero_stage[i]),
-        "recompute": RECOMPUTE_NAMES[int(plan.recompute[i])],
-    }
+    plan_fields = plan.settings(i)
     return PlanResult(
         plan=plan_fields,
         metrics=metrics,

@@ -19,7 +19,7 @@ array operations (``benchmarks/training_plans_speed.py`` reports plans/s).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -156,20 +156,7 @@ def enumerate_training_space(
 
 
 def concat_plans(plans: Sequence[TrainingPlanArrays]) -> TrainingPlanArrays:
-    names = (
-        "n_devices",
-        "tp",
-        "pp",
-        "dp",
-        "micro_batch",
-        "grad_accum",
-        "zero_stage",
-        "recompute",
-        "cp",
-        "ep",
-        "vp",
-        "sequence_parallel",
-    )
+    names = [f.name for f in fields(TrainingPlanArrays)]
     return TrainingPlanArrays(
         **{k: np.concatenate([np.asarray(getattr(p, k)) for p in plans]) for k in names}
     )
