@@ -145,8 +145,10 @@ def estimate_inference_command(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in est.metrics.items():
-        shown = fmt_seconds(v) if k.endswith("_s") and not k.endswith("per_s") else f"{v:,.4g}"
-        table.add_row(k.removesuffix("_s").replace("_", " "), shown)
+        is_time = k.endswith("_s") and not k.endswith("per_s")
+        shown = fmt_seconds(v) if is_time else f"{v:,.4g}"
+        label = k.removesuffix("_s") if is_time else k.replace("_per_s", "/s")
+        table.add_row(label.replace("_", " "), shown)
     for k, v in est.memory.items():
         if k == "max_concurrency":
             shown = f"{v:,.0f}" if np.isfinite(v) else "no KV cache"
