@@ -261,19 +261,23 @@ def logits_bytes(tokens_per_micro_batch: ArrayLike, vocab_size: float, tp: Array
     )
 
 
-def layers_per_stage(n_layers: int, pp: ArrayLike) -> np.ndarray:
-    """Transformer layers on the busiest pipeline stage, ``ceil(L / pp)``.
+def layers_per_stage(n_layers: int, pp: ArrayLike, vp: ArrayLike = 1.0) -> np.ndarray:
+    """Transformer layers on the busiest pipeline stage, ``ceil(L / pp)``; with ``vp``
+    interleaved chunks per device, ``vp x ceil(L / (pp vp))``.
 
-    Layers are whole: when ``pp`` does not divide ``L`` some stages hold one layer more
-    (uniform partitioning in Megatron-LM and DeepSpeed), and a pipeline runs at the pace
-    of, and needs the memory of, its most loaded stage (Narayanan et al. 2021,
-    arXiv 2104.04473, sec. 2.2).
+    Layers are whole: when ``pp`` (``pp x vp``) does not divide ``L`` some stages (chunks)
+    hold one layer more (uniform partitioning in Megatron-LM and DeepSpeed), and a
+    pipeline runs at the pace of, and needs the memory of, its most loaded stage
+    (Narayanan et al. 2021, arXiv 2104.04473, sec. 2.2).
     """
     p = np.maximum(np.asarray(pp, dtype=float), 1.0)
-    return np.ceil(n_layers / p - 1e-9)
+    v = np.maximum(np.asarray(vp, dtype=float), 1.0)
+    return np.maximum(np.ceil(n_layers / p - 1e-9), v * np.ceil(n_layers / (p * v) - 1e-9))
 
 
-def params_per_device(arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0):
+def params_per_device(
+    arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0, vp: ArrayLike = 1.0
+):
     """Parameters held by the most loaded device after TP, PP and EP splitting.
 
     Transformer layers split over ``pp`` stages (``ceil(L/pp)`` on the busiest one,
@@ -290,6 +294,6 @@ def params_per_device(arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLi
     layer_dense = (pc.attention + pc.mlp_dense + pc.norms) / arch.n_layers
     layer_experts = experts / arch.n_layers
     per_layer = layer_dense / t + layer_experts / (t * e)
-    layers = per_layer * layers_per_stage(arch.n_layers, p)
+    layers = per_layer * layers_per_stage(arch.n_layers, p, vp)
     ends = np.where(p > 1, np.maximum(pc.embedding, pc.lm_head), pc.embedding + pc.lm_head)
     return layers + ends / t, per_layer

@@ -368,7 +368,7 @@ def estimate_training(
         cp_link=cp_link,
         ep_link=ep_link,
     )
-    layers_stage = layers_per_stage(arch.n_layers, pp)  # the busiest stage sets the pace
+    layers_stage = layers_per_stage(arch.n_layers, pp, vp)  # the busiest stage sets the pace
     layer_compute = (
         lt.gemm_fwd + lt.gemm_bwd + lt.attn_fwd + lt.attn_bwd + lt.elem_fwd + lt.elem_bwd
     ) + lt.recompute(rc, settings.flash_attention)
@@ -384,7 +384,7 @@ def estimate_training(
     comm_mb = layers_stage * layer_comm
 
     # Model states and the data-parallel traffic they cause.
-    p_dev, p_layer = params_per_device(arch, tp, pp, ep)
+    p_dev, p_layer = params_per_device(arch, tp, pp, ep, vp)
     shard = dp * cp  # ZeRO/FSDP shard over data- and context-parallel ranks
     wb, gb = settings.weight_bytes, settings.grad_bytes or 4.0
     comm_b = settings.weight_bytes  # gradients and weights travel in compute precision
