@@ -74,6 +74,16 @@ def optimizer_state_bytes_per_param(
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
 
 
+FP32_GRAD_ACCUMULATION_BYTES = 4.0
+"""Gradient bytes per parameter when gradients accumulate in an fp32 buffer that replaces
+the 16-bit ``.grad`` (Megatron-Core's ``main_grad``, FSDP's fp32 reduce): the default."""
+SEPARATE_FP32_GRAD_BUFFER_BYTES = 6.0
+"""Gradient bytes per parameter when the 16-bit ``.grad`` of every parameter is kept next
+to a full-size fp32 accumulation buffer it is added into after the backward pass
+(DeepSpeed's ``BF16_Optimizer``: ``fp32_groups_gradients_flat`` spans the whole unpartitioned
+parameter group; deepspeed/runtime/bf16_optimizer.py)."""
+
+
 def master_weight_bytes_per_param(compute_precision_bytes: float) -> float:
     """fp32 master copy kept by mixed-precision training (Micikevicius et al. 2018)."""
     return 4.0 if compute_precision_bytes < 4.0 else 0.0

@@ -44,6 +44,7 @@ from aidc.model.collectives import allgather_time_s, allreduce_time_s, p2p_time_
 from aidc.model.efficiency import KernelEfficiencyArrays, kernel_efficiency_arrays
 from aidc.model.hardware import DEFAULT_SCALEOUT_LINK, HardwareArrays, hardware_arrays
 from aidc.model.memory import (
+    FP32_GRAD_ACCUMULATION_BYTES,
     RECOMPUTE_CODES,
     activation_bytes_per_layer,
     activation_bytes_per_token_layer,
@@ -141,6 +142,8 @@ class TrainingSettings:
     precision: Precision = Precision.BF16  # GEMM precision
     flash_attention: bool = True
     grad_bytes: float | None = None  # default: fp32 gradient accumulation (4 bytes)
+    # (memory.FP32_GRAD_ACCUMULATION_BYTES; memory.SEPARATE_FP32_GRAD_BUFFER_BYTES when the
+    # 16-bit gradients are kept besides an fp32 buffer)
     compiled: bool = False  # a graph compiler fuses element-wise chains (torch.compile, XLA)
 
     @property
@@ -386,7 +389,7 @@ def estimate_training(
     # Model states and the data-parallel traffic they cause.
     p_dev, p_layer = params_per_device(arch, tp, pp, ep, vp)
     shard = dp * cp  # ZeRO/FSDP shard over data- and context-parallel ranks
-    wb, gb = settings.weight_bytes, settings.grad_bytes or 4.0
+    wb, gb = settings.weight_bytes, settings.grad_bytes or FP32_GRAD_ACCUMULATION_BYTES
     comm_b = settings.weight_bytes  # gradients and weights travel in compute precision
     ag_w = allgather_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
     rs_g = ag_w  # reduce-scatter of the same volume
