@@ -384,3 +384,15 @@ def test_fixed_plan_fields_are_respected():
         and np.all(a.n_experts % plans.ep == 0)
         and np.all(plans.dp % plans.ep == 0)
     )
+
+
+def test_expert_states_shard_over_the_expert_data_parallel_ranks():
+    # Routed experts live on dp/ep ranks each: ZeRO-1 shards their optimizer states over
+    # those, so expert parallelism lowers the weights a device holds, not its states.
+    arch = CAT.models.get("mixtral-8x7b")
+    plan = _plan(n_devices=64, tp=1, pp=1, dp=64, micro_batch=1, ep=[1, 8], zero_stage=1)
+    est = estimate_training(
+        arch, _devices("H100-SXM", 2), plan, TrainingSettings(seq_len=4096), CAL
+    )
+    assert est.memory_weights_bytes[1] < 0.5 * est.memory_weights_bytes[0]
+    assert est.memory_optimizer_bytes[1] == pytest.approx(est.memory_optimizer_bytes[0])

@@ -307,3 +307,18 @@ def params_per_device(
     layers = per_layer * layers_per_stage(arch.n_layers, p, vp)
     ends = np.where(p > 1, np.maximum(pc.embedding, pc.lm_head), pc.embedding + pc.lm_head)
     return layers + ends / t, per_layer
+
+
+def expert_params_per_device(
+    arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0, vp: ArrayLike = 1.0
+):
+    """The routed-expert part of :func:`params_per_device`: ``(params, params per layer)``.
+
+    Expert parameters are replicated on ``dp / ep`` of the data-parallel ranks only (the
+    expert-data-parallel group), so ZeRO shards their states over that many ranks, not
+    over all of DP (Megatron-Core's expert data parallelism; DeepSpeed-MoE)."""
+    pc = param_counts(arch)
+    t = np.maximum(np.asarray(tp, dtype=float), 1.0)
+    e = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    per_layer = pc.mlp_experts_total / arch.n_layers / (t * e)
+    return per_layer * layers_per_stage(arch.n_layers, pp, vp), per_layer
