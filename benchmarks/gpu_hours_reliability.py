@@ -8,6 +8,11 @@ llm.c GPT-2), with a token count and a model the catalog knows. Rows without a t
 count (nanoGPT, MLPerf) or without a catalog model (Pythia, MPT-1.3B) are listed as
 skipped.
 
+The global batch is the row's when stated (Llama 2: 4 M tokens); otherwise the planner's
+default rule (:func:`aidc.search.training_space.default_global_batch_tokens`): 4 M tokens,
+growing to 1024 tokens per GPU on large clusters (Llama 3 405B trained with 16 M tokens on
+16k H100s). MoE models search expert parallelism as the planner does.
+
 For each row the repository's training-time model (aidc.model.training.estimate_training
 with the shipped calibration; the planner's plan search) gives the fastest feasible plan.
 This is the first-cut model on main when this script was written (flat 50% matmul
@@ -51,14 +56,17 @@ from aidc.model.transformer import param_counts
 from aidc.planner.common import best_per_group
 from aidc.planner.infra_facts import BYTES_PER_TOKEN_TEXT, infra_facts
 from aidc.planner.infrastructure import checkpoint_design
-from aidc.search.training_space import enumerate_training_space
+from aidc.search.training_space import (
+    DEFAULT_GLOBAL_BATCH_TOKENS,
+    MIN_BATCH_TOKENS_PER_DEVICE,
+    enumerate_training_space,
+)
 from aidc.spec.scenario import CheckpointPolicy, PriceOverrides, TrainingWorkload
 from aidc.units import DAY, GIGA, HOUR, TERA
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING_CSV = ROOT / "data" / "reference" / "training.csv"
 DEFAULTS = TrainingWorkload(name="x", model="gpt2", tokens=1.0)
-DEFAULT_GBT = 4e6  # the training planner's default global batch (tokens)
 MAX_DEVICES = 16384
 
 
@@ -79,7 +87,9 @@ def measured_gpu_hours(r: dict[str, str]) -> float | None:
     return None
 
 
-def fastest_per_count(arch, acc, seq_len: int, gbs: int) -> dict[int, float]:
+def fastest_per_count(
+    arch, acc, seq_len: int, gbs: int, min_batch_tokens_per_device: float
+) -> dict[int, float]:
     """Device count -> tokens/s of the fastest feasible plan (the planner's search)."""
     cat = load_catalog()
     cal = load_default_calibration()
@@ -92,6 +102,8 @@ def fastest_per_count(arch, acc, seq_len: int, gbs: int) -> dict[int, float]:
         accel_devices_per_node=[acc.devices_per_node],
         max_devices=MAX_DEVICES,
         recompute="auto",
+        n_experts=arch.n_experts,
+        min_batch_tokens_per_device=min_batch_tokens_per_device,
     )
     links = {lk.id: lk for lk in cat.links}
     kernels = [select_kernel_efficiency(load_kernel_efficiency(), acc)]
@@ -133,8 +145,12 @@ def evaluate(
                 print(f"{r['row_id']:6s} {name[:28]:28s} skipped: {why}")
             continue
         seq = int(r["seq_len"]) if r["seq_len"] else DEFAULTS.seq_len
-        gbt = parse_amount(r["global_batch_tokens"]) or DEFAULT_GBT
-        speeds = fastest_per_count(arch, acc, seq, max(1, round(gbt / seq)))
+        stated = parse_amount(r["global_batch_tokens"])
+        # a stated batch is used as is; otherwise the planner's rule, growing with the cluster
+        gbt, floor = (
+            (stated, 0.0) if stated else (DEFAULT_GLOBAL_BATCH_TOKENS, MIN_BATCH_TOKENS_PER_DEVICE)
+        )
+        speeds = fastest_per_count(arch, acc, seq, max(1, round(gbt / seq)), floor)
         if not speeds:
             print(f"{r['row_id']:6s} {name[:28]:28s} skipped: no feasible plan")
             continue

@@ -190,3 +190,16 @@ def test_bill_of_materials_adds_up_to_the_capex():
     assert dc["bom"] and all(r["quantity"] > 0 for r in dc["bom"])
     total = sum(r["capex_usd"] or 0.0 for r in dc["bom"])
     assert total == pytest.approx(dc["capex_usd"], rel=1e-6)
+
+
+def test_training_without_a_stated_batch_grows_it_with_the_cluster():
+    data = load_default_scenario().model_dump()
+    work = data["workloads"]["training"][0]
+    work["global_batch_tokens"] = None
+    res = _plan(Scenario.model_validate(data))
+    w = next(w for w in res.workloads if w.kind == "training")
+    for d in w.candidates:
+        p = d.plan
+        batch_tokens = p["micro_batch"] * p["grad_accum"] * p["dp"] * work["seq_len"]
+        # ~4 M tokens, at least 1,024 per device (rounded to whole micro-batches)
+        assert batch_tokens >= 0.95 * max(4e6, 1024 * d.n_devices), (d.n_devices, p)

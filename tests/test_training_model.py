@@ -31,7 +31,12 @@ from aidc.model.transformer import (
     param_counts,
     training_flops_per_token,
 )
-from aidc.search.training_space import enumerate_plans
+from aidc.search.training_space import (
+    DEFAULT_GLOBAL_BATCH_TOKENS,
+    default_global_batch_tokens,
+    enumerate_plans,
+    enumerate_training_space,
+)
 
 CAT = load_catalog()
 CAL = TrainingCalibration.from_calibration(load_default_calibration())
@@ -276,6 +281,30 @@ def test_fp8_gemm_scale_speeds_fp8_runs_only():
 def test_busiest_pipeline_stage_holds_whole_layers():
     assert list(layers_per_stage(80, np.array([1, 8, 12, 80]))) == [80, 10, 7, 1]
     assert list(layers_per_stage(70, np.array([7, 12]))) == [10, 6]
+    # interleaved: 126 layers in 16 x 4 chunks of at most 2 -> 8 on the busiest device
+    assert list(layers_per_stage(126, np.array([16, 16]), np.array([1, 4]))) == [8, 8]
+    assert list(layers_per_stage(10, np.array([4]), np.array([2]))) == [4]
+
+
+def test_default_batch_grows_with_the_cluster():
+    assert default_global_batch_tokens(512) == DEFAULT_GLOBAL_BATCH_TOKENS
+    assert default_global_batch_tokens(16384) == 1024 * 16384  # Llama 3 405B: 16 M
+    a = CAT.models.get("llama-3-8b")
+    space = enumerate_training_space(
+        n_layers=a.n_layers,
+        n_heads=a.n_heads,
+        seq_len=8192,
+        global_batch_seqs=512,
+        accel_domain=[8],
+        accel_devices_per_node=[8],
+        max_devices=16384,
+        recompute="none",
+        min_batch_tokens_per_device=1024.0,
+    )
+    p = space.plan
+    batch = p.micro_batch * p.grad_accum * p.dp
+    assert np.all(batch[p.n_devices <= 4096] >= 512)
+    assert np.all(batch[p.n_devices == 16384] >= 2048)
 
 
 def test_pipeline_bubble_shrinks_with_micro_batches_and_interleaving():
@@ -355,3 +384,15 @@ def test_fixed_plan_fields_are_respected():
         and np.all(a.n_experts % plans.ep == 0)
         and np.all(plans.dp % plans.ep == 0)
     )
+
+
+def test_expert_states_shard_over_the_expert_data_parallel_ranks():
+    # Routed experts live on dp/ep ranks each: ZeRO-1 shards their optimizer states over
+    # those, so expert parallelism lowers the weights a device holds, not its states.
+    arch = CAT.models.get("mixtral-8x7b")
+    plan = _plan(n_devices=64, tp=1, pp=1, dp=64, micro_batch=1, ep=[1, 8], zero_stage=1)
+    est = estimate_training(
+        arch, _devices("H100-SXM", 2), plan, TrainingSettings(seq_len=4096), CAL
+    )
+    assert est.memory_weights_bytes[1] < 0.5 * est.memory_weights_bytes[0]
+    assert est.memory_optimizer_bytes[1] == pytest.approx(est.memory_optimizer_bytes[0])

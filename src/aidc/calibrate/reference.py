@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
+from aidc.model.memory import SEPARATE_FP32_GRAD_BUFFER_BYTES
 from aidc.model.transformer import hardware_flops_per_token, training_flops_per_token
 from aidc.units import GIGA, KILO, MEGA, TERA, GiB
 
@@ -96,6 +97,7 @@ class TrainingRun:
     sequence_parallel: bool = True
     compiled: bool = False
     optimizer: str = "adamw"
+    grad_bytes: float | None = None  # None: the model's default (fp32 accumulation)
     skip_reason: str | None = None
     assumptions: tuple[str, ...] = field(default_factory=tuple)
 
@@ -160,6 +162,17 @@ def _compiled(row: Mapping[str, str]) -> bool:
     framework or notes columns, which describe the software configuration."""
     text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
     return re.search(r"\bcompile\b|\bxla\b|\bjax\b", text) is not None
+
+
+def _grad_bytes(framework: str) -> float | None:
+    """Gradient bytes per parameter the framework column implies: a separate fp32
+    gradient-accumulation buffer besides the 16-bit gradients (DeepSpeed's BF16Optimizer)
+    costs :data:`~aidc.model.memory.SEPARATE_FP32_GRAD_BUFFER_BYTES`; otherwise the model's
+    default."""
+    f = framework.lower()
+    if "bf16optimizer" in f.replace("_", "").replace(" ", "") or "fp32 grad accumulation" in f:
+        return SEPARATE_FP32_GRAD_BUFFER_BYTES
+    return None
 
 
 def resolve_accelerator(catalog: Catalog, hardware: str) -> Accelerator | None:
@@ -328,6 +341,7 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
         flash_attention=flash,
         sequence_parallel=sequence_parallel,
         compiled=_compiled(row),
+        grad_bytes=_grad_bytes(row.get("framework", "")),
         skip_reason=base.skip_reason,
         assumptions=tuple(notes),
     )

@@ -130,6 +130,7 @@ def prepare_row(
         precision=run.precision,
         flash_attention=run.flash_attention,
         compiled=run.compiled,
+        grad_bytes=run.grad_bytes,
     )
     return PreparedRow(run=run, measurement=meas, devices=dev, plan=plan, settings=settings)
 

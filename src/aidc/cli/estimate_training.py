@@ -31,6 +31,7 @@ from aidc.planner.training_estimate import (
     TrainingRunResult,
     estimate_training_run,
 )
+from aidc.search.training_space import default_global_batch_tokens
 from aidc.spec.scenario import PriceOverrides
 from aidc.units import DAY, GiB, fmt_bytes, fmt_count, fmt_seconds
 
@@ -39,8 +40,6 @@ PRECISION_CHOICES = ("fp32", "tf32", "bf16", "fp16", "fp8")
 ZERO_CHOICES = (0, 1, 2, 3)
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
 """Default training tokens: ~20 per parameter (Hoffmann et al. 2022, "Chinchilla")."""
-DEFAULT_GLOBAL_BATCH_TOKENS = 4e6
-"""Default global batch: ~4 M tokens, as Llama 2/3 and GPT-3 used."""
 
 
 def _choice(flag: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -77,7 +76,11 @@ def estimate_training_command(
         int | None, typer.Option("--micro-batch", help="sequences per micro-batch")
     ] = None,
     global_batch: Annotated[
-        int | None, typer.Option("--global-batch", help="sequences per step (default ~4M tokens)")
+        int | None,
+        typer.Option(
+            "--global-batch",
+            help="sequences per step (default ~4M tokens, at least 1024 per device)",
+        ),
     ] = None,
     seq_len: Annotated[
         int | None,
@@ -157,7 +160,7 @@ def estimate_training_command(
             f"unknown link {network!r}; allowed: {', '.join(outs)}", field="--network"
         )
     seq = seq_len or min(arch.max_seq_len, 8192)
-    gbs = global_batch or max(1, round(DEFAULT_GLOBAL_BATCH_TOKENS / seq))
+    gbs = global_batch or max(1, round(default_global_batch_tokens(devices) / seq))
     fixed = {
         k: v
         for k, v in (

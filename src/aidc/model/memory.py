@@ -74,6 +74,16 @@ def optimizer_state_bytes_per_param(
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
 
 
+FP32_GRAD_ACCUMULATION_BYTES = 4.0
+"""Gradient bytes per parameter when gradients accumulate in an fp32 buffer that replaces
+the 16-bit ``.grad`` (Megatron-Core's ``main_grad``, FSDP's fp32 reduce): the default."""
+SEPARATE_FP32_GRAD_BUFFER_BYTES = 6.0
+"""Gradient bytes per parameter when the 16-bit ``.grad`` of every parameter is kept next
+to a full-size fp32 accumulation buffer it is added into after the backward pass
+(DeepSpeed's ``BF16_Optimizer``: ``fp32_groups_gradients_flat`` spans the whole unpartitioned
+parameter group; deepspeed/runtime/bf16_optimizer.py)."""
+
+
 def master_weight_bytes_per_param(compute_precision_bytes: float) -> float:
     """fp32 master copy kept by mixed-precision training (Micikevicius et al. 2018)."""
     return 4.0 if compute_precision_bytes < 4.0 else 0.0
@@ -261,19 +271,23 @@ def logits_bytes(tokens_per_micro_batch: ArrayLike, vocab_size: float, tp: Array
     )
 
 
-def layers_per_stage(n_layers: int, pp: ArrayLike) -> np.ndarray:
-    """Transformer layers on the busiest pipeline stage, ``ceil(L / pp)``.
+def layers_per_stage(n_layers: int, pp: ArrayLike, vp: ArrayLike = 1.0) -> np.ndarray:
+    """Transformer layers on the busiest pipeline stage, ``ceil(L / pp)``; with ``vp``
+    interleaved chunks per device, ``vp x ceil(L / (pp vp))``.
 
-    Layers are whole: when ``pp`` does not divide ``L`` some stages hold one layer more
-    (uniform partitioning in Megatron-LM and DeepSpeed), and a pipeline runs at the pace
-    of, and needs the memory of, its most loaded stage (Narayanan et al. 2021,
-    arXiv 2104.04473, sec. 2.2).
+    Layers are whole: when ``pp`` (``pp x vp``) does not divide ``L`` some stages (chunks)
+    hold one layer more (uniform partitioning in Megatron-LM and DeepSpeed), and a
+    pipeline runs at the pace of, and needs the memory of, its most loaded stage
+    (Narayanan et al. 2021, arXiv 2104.04473, sec. 2.2).
     """
     p = np.maximum(np.asarray(pp, dtype=float), 1.0)
-    return np.ceil(n_layers / p - 1e-9)
+    v = np.maximum(np.asarray(vp, dtype=float), 1.0)
+    return np.maximum(np.ceil(n_layers / p - 1e-9), v * np.ceil(n_layers / (p * v) - 1e-9))
 
 
-def params_per_device(arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0):
+def params_per_device(
+    arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0, vp: ArrayLike = 1.0
+):
     """Parameters held by the most loaded device after TP, PP and EP splitting.
 
     Transformer layers split over ``pp`` stages (``ceil(L/pp)`` on the busiest one,
@@ -290,6 +304,21 @@ def params_per_device(arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLi
     layer_dense = (pc.attention + pc.mlp_dense + pc.norms) / arch.n_layers
     layer_experts = experts / arch.n_layers
     per_layer = layer_dense / t + layer_experts / (t * e)
-    layers = per_layer * layers_per_stage(arch.n_layers, p)
+    layers = per_layer * layers_per_stage(arch.n_layers, p, vp)
     ends = np.where(p > 1, np.maximum(pc.embedding, pc.lm_head), pc.embedding + pc.lm_head)
     return layers + ends / t, per_layer
+
+
+def expert_params_per_device(
+    arch: ModelArch, tp: ArrayLike, pp: ArrayLike, ep: ArrayLike = 1.0, vp: ArrayLike = 1.0
+):
+    """The routed-expert part of :func:`params_per_device`: ``(params, params per layer)``.
+
+    Expert parameters are replicated on ``dp / ep`` of the data-parallel ranks only (the
+    expert-data-parallel group), so ZeRO shards their states over that many ranks, not
+    over all of DP (Megatron-Core's expert data parallelism; DeepSpeed-MoE)."""
+    pc = param_counts(arch)
+    t = np.maximum(np.asarray(tp, dtype=float), 1.0)
+    e = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    per_layer = pc.mlp_experts_total / arch.n_layers / (t * e)
+    return per_layer * layers_per_stage(arch.n_layers, pp, vp), per_layer

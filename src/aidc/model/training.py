@@ -3,7 +3,8 @@
 One step of global batch ``B = b x m x dp`` sequences (micro-batch ``b``, ``m``
 micro-batches of gradient accumulation per pipeline, ``dp`` data-parallel replicas) on
 ``n = tp x cp x pp x dp`` devices (expert parallelism ``ep`` reuses the data-parallel
-ranks, as Megatron-Core does). Per device:
+ranks, as Megatron-Core does; ZeRO shards the routed experts' states over the ``dp / ep``
+ranks that replicate them). Per device:
 
     t_mb   = ceil(L/pp) x (t_fwd + t_bwd + t_recompute + t_tp + t_cp + t_ep)  [+ LM head on the
              last stage] + t_fsdp_exposed + t_p2p                        (one micro-batch)
@@ -44,9 +45,12 @@ from aidc.model.collectives import allgather_time_s, allreduce_time_s, p2p_time_
 from aidc.model.efficiency import KernelEfficiencyArrays, kernel_efficiency_arrays
 from aidc.model.hardware import DEFAULT_SCALEOUT_LINK, HardwareArrays, hardware_arrays
 from aidc.model.memory import (
+    FP32_GRAD_ACCUMULATION_BYTES,
     RECOMPUTE_CODES,
+    ModelStateBytes,
     activation_bytes_per_layer,
     activation_bytes_per_token_layer,
+    expert_params_per_device,
     layers_per_stage,
     logits_bytes,
     master_weight_bytes_per_param,
@@ -141,6 +145,8 @@ class TrainingSettings:
     precision: Precision = Precision.BF16  # GEMM precision
     flash_attention: bool = True
     grad_bytes: float | None = None  # default: fp32 gradient accumulation (4 bytes)
+    # (memory.FP32_GRAD_ACCUMULATION_BYTES; memory.SEPARATE_FP32_GRAD_BUFFER_BYTES when the
+    # 16-bit gradients are kept besides an fp32 buffer)
     compiled: bool = False  # a graph compiler fuses element-wise chains (torch.compile, XLA)
 
     @property
@@ -368,12 +374,15 @@ def estimate_training(
         cp_link=cp_link,
         ep_link=ep_link,
     )
-    layers_stage = layers_per_stage(arch.n_layers, pp)  # the busiest stage sets the pace
+    layers_stage = layers_per_stage(arch.n_layers, pp, vp)  # the busiest stage sets the pace
     layer_compute = (
         lt.gemm_fwd + lt.gemm_bwd + lt.attn_fwd + lt.attn_bwd + lt.elem_fwd + lt.elem_bwd
     ) + lt.recompute(rc, settings.flash_attention)
     layer_comm = lt.tp_comm_fwd + lt.tp_comm_bwd + lt.cp_comm_exposed + lt.ep_comm
-    layer_comm = layer_comm + np.where(rc == RECOMPUTE_CODES["full"], lt.tp_comm_fwd, 0.0)
+    # full recompute repeats the forward's collectives: TP, and EP's dispatch and combine
+    layer_comm = layer_comm + np.where(
+        rc == RECOMPUTE_CODES["full"], lt.tp_comm_fwd + 0.5 * lt.ep_comm, 0.0
+    )
     head_f, head_b = head_times(
         inp,
         gemm_scale=gemm_scale,
@@ -384,9 +393,12 @@ def estimate_training(
     comm_mb = layers_stage * layer_comm
 
     # Model states and the data-parallel traffic they cause.
-    p_dev, p_layer = params_per_device(arch, tp, pp, ep)
+    p_dev, p_layer = params_per_device(arch, tp, pp, ep, vp)
     shard = dp * cp  # ZeRO/FSDP shard over data- and context-parallel ranks
-    wb, gb = settings.weight_bytes, settings.grad_bytes or 4.0
+    # routed experts are replicated on dp/ep ranks only: their states shard over those
+    p_exp, p_layer_exp = expert_params_per_device(arch, tp, pp, ep, vp)
+    shard_exp = np.maximum(shard / ep, 1.0)
+    wb, gb = settings.weight_bytes, settings.grad_bytes or FP32_GRAD_ACCUMULATION_BYTES
     comm_b = settings.weight_bytes  # gradients and weights travel in compute precision
     ag_w = allgather_time_s(p_dev * comm_b, shard, dp_link.bw_bytes_per_s, dp_link.latency_s)
     rs_g = ag_w  # reduce-scatter of the same volume
@@ -439,7 +451,7 @@ def estimate_training(
 
     master = master_weight_bytes_per_param(wb)
     state = optimizer_state_bytes_per_param(settings.optimizer, 4.0 if master else wb)
-    local_params = np.where(zero >= 1, p_dev / shard, p_dev)
+    local_params = np.where(zero >= 1, (p_dev - p_exp) / shard + p_exp / shard_exp, p_dev)
     opt_s = (
         local_params
         * (2.0 * (master + state) + gb + wb)
@@ -457,14 +469,25 @@ def estimate_training(
     peak_total = n * devices.gemm_peak_flops_per_s
 
     # Memory per device (the busiest stage).
-    states = model_state_bytes(
-        p_dev,
-        shard,
-        zero,
-        optimizer=settings.optimizer,
-        weight_bytes=wb,
-        grad_bytes=gb,
-        params_per_layer_device=p_layer,
+    dense_states, expert_states = (
+        model_state_bytes(
+            params,
+            group,
+            zero,
+            optimizer=settings.optimizer,
+            weight_bytes=wb,
+            grad_bytes=gb,
+            params_per_layer_device=layer_params,
+        )
+        for params, group, layer_params in (
+            (p_dev - p_exp, shard, p_layer - p_layer_exp),
+            (p_exp, shard_exp, p_layer_exp),
+        )
+    )
+    states = ModelStateBytes(
+        weights=dense_states.weights + expert_states.weights,
+        grads=dense_states.grads + expert_states.grads,
+        optimizer=dense_states.optimizer + expert_states.optimizer,
     )
     w_bytes = np.where(keep_unsharded, p_dev * wb, states.weights)
     g_bytes = np.where(keep_unsharded, p_dev * gb, states.grads)

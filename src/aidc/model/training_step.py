@@ -19,7 +19,8 @@ Narayanan et al. 2021, arXiv 2104.04473; Korthikanti et al. 2022, arXiv 2205.051
 * TP with sequence parallelism: 2 all-gathers + 2 reduce-scatters of ``T h`` activations
   forward and as many backward (without SP: 2 all-reduces each way); CP (ring attention):
   ``cp - 1`` exchanges of the local K and V forward, twice that backward, hidden behind
-  attention compute where possible; EP: 2 all-to-alls of the routed tokens each way.
+  attention compute where possible; EP: 2 all-to-alls of the routed tokens each way (with
+  sequence parallelism each TP rank routes its ``1/t`` share of them).
 """
 
 from __future__ import annotations
@@ -239,7 +240,10 @@ def layer_times(
     )
 
     moe_share = n_moe_layers(arch) / arch.n_layers
-    routed = T * arch.experts_per_token * arch.hidden_size * inp.act_bytes
+    # With sequence parallelism each TP rank dispatches only its 1/t share of the tokens;
+    # the expert-TP group gathers them after the all-to-all (Megatron-Core's all-to-all
+    # token dispatcher), a gather the TP collectives above already count.
+    routed = T * arch.experts_per_token * arch.hidden_size * inp.act_bytes / np.where(sp, t, 1.0)
     a2a = alltoall_time_s(routed, ep, ep_link.bw_bytes_per_s, ep_link.latency_s)
     ep_comm = np.where(ep > 1, 4.0 * a2a * moe_share, 0.0)
     return LayerTimes(

@@ -26,12 +26,13 @@ from aidc.planner.context import PlanContext, candidate_accelerators
 from aidc.planner.infra_facts import infra_facts
 from aidc.planner.infrastructure import training_infrastructure_metrics
 from aidc.planner.result import Design, WorkloadDecision
-from aidc.search.training_space import enumerate_training_space
+from aidc.search.training_space import (
+    DEFAULT_GLOBAL_BATCH_TOKENS,
+    MIN_BATCH_TOKENS_PER_DEVICE,
+    enumerate_training_space,
+)
 from aidc.spec.scenario import Scenario, TrainingWorkload
 from aidc.units import DAY, GiB
-
-DEFAULT_GLOBAL_BATCH_TOKENS = 4e6
-"""Global batch when the workload names none: ~4 M tokens, as Llama 2/3 and GPT-3 used."""
 
 TRAINING_METRICS = [
     "time_to_train_s",
@@ -85,6 +86,8 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         max_devices=scenario.constraints.max_devices,
         recompute=w.recompute,
         n_experts=arch.n_experts,
+        # a workload without a stated batch trains with one that grows with the cluster
+        min_batch_tokens_per_device=0.0 if w.global_batch_tokens else MIN_BATCH_TOKENS_PER_DEVICE,
     )
     links = {lk.id: lk for lk in ctx.catalog.links}
     kernels = [select_kernel_efficiency(ctx.kernel_efficiency, a) for a in accs]

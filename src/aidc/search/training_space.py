@@ -5,11 +5,15 @@ For one cluster (``n`` devices of one accelerator) the valid plans are every
 
 * ``tp`` a power of two within the scale-up domain that divides the attention heads;
 * ``pp`` at most the number of layers, with ``vp`` (interleaved virtual stages) only when
-  ``pp > 1`` and the layers split evenly into ``pp x vp`` chunks;
+  ``pp > 1`` and every one of the ``pp x vp`` chunks holds at least one layer (chunks
+  differ by at most one layer; the busiest device sets the pace,
+  :func:`aidc.model.memory.layers_per_stage`);
 * ``cp`` (context parallelism) only for sequences of at least ``CP_MIN_SEQ_LEN`` tokens,
   keeping at least ``CP_MIN_TOKENS_PER_RANK`` tokens per rank;
 * ``ep`` (expert parallelism, MoE only) dividing both the experts and ``dp``;
-* a micro-batch that fits the global batch, which then fixes gradient accumulation;
+* a micro-batch that fits the global batch, which then fixes gradient accumulation; the
+  global batch is the workload's, or, when it names none, :func:`default_global_batch_tokens`
+  of the cluster (it grows with the device count, as large runs' batches do);
 * ZeRO stage 1 or 3 and each allowed recompute mode.
 
 Everything is built with numpy broadcasting: a whole cluster's plan space is a few
@@ -18,6 +22,7 @@ array operations (``benchmarks/training_plans_speed.py`` reports plans/s).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
@@ -28,12 +33,32 @@ from aidc.model.training import RECOMPUTE_CODES, TrainingPlanArrays
 TP_CHOICES = (1, 2, 4, 8, 16, 32, 64, 72)
 PP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 CP_CHOICES = (1, 2, 4, 8)
-VP_CHOICES = (1, 2)
+VP_CHOICES = (1, 2, 4)
 EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 ZERO_CHOICES = (1, 3)
 MICRO_BATCH_CHOICES = (1, 2, 4, 8)
 CP_MIN_SEQ_LEN = 16384
 CP_MIN_TOKENS_PER_RANK = 4096
+
+DEFAULT_GLOBAL_BATCH_TOKENS = 4e6
+"""Global batch when the workload names none, on clusters of up to ~4k devices: ~4 M
+tokens, as GPT-3, Llama 2 and the first stage of Llama 3 used."""
+MIN_BATCH_TOKENS_PER_DEVICE = 1024.0
+"""Large clusters train with a batch that grows with the device count, so that each
+data-parallel replica keeps enough micro-batches to fill its pipeline: Megatron-LM's
+scaling runs use about one 2048-token sequence per GPU (Narayanan et al. 2021,
+arXiv 2104.04473, Table 1: 1T parameters, 3072 GPUs, batch 3072), Llama 3 405B 16 M
+tokens on 8192 and on 16384 H100s (Dubey et al. 2024, arXiv 2407.21783, Table 4: 2048 and
+1024 tokens per GPU). The default batch is at least this many tokens per device, the
+lower of those shares."""
+
+
+def default_global_batch_tokens(n_devices: float) -> float:
+    """Global batch (tokens) for a cluster of ``n_devices`` when the workload names none:
+    :data:`DEFAULT_GLOBAL_BATCH_TOKENS`, or :data:`MIN_BATCH_TOKENS_PER_DEVICE` per device
+    on clusters large enough for that to be more."""
+    return max(DEFAULT_GLOBAL_BATCH_TOKENS, MIN_BATCH_TOKENS_PER_DEVICE * float(n_devices))
+
 
 PLAN_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero_stage", "recompute")
 
@@ -87,7 +112,7 @@ def enumerate_plans(
         ok &= dp_ == int(fixed["dp"])
     ok &= (tp_ <= max(scaleup_domain, 1)) & (n_heads % tp_ == 0)
     ok &= pp_ <= n_layers
-    ok &= (vp_ == 1) | ((pp_ > 1) & (n_layers % (pp_ * vp_) == 0))
+    ok &= (vp_ == 1) | ((pp_ > 1) & (pp_ * vp_ <= n_layers))
     ok &= (cp_ == 1) | ((seq_len % (2 * cp_) == 0) & (seq_len // cp_ >= CP_MIN_TOKENS_PER_RANK))
     ok &= (ep_ == 1) | ((n_experts % ep_ == 0) & (dp_ % ep_ == 0))
     ok &= mb_ * dp_ <= max(global_batch_seqs, 1)
@@ -129,9 +154,14 @@ def enumerate_training_space(
     max_devices: int,
     recompute: str,
     n_experts: int = 1,
+    min_batch_tokens_per_device: float = 0.0,
 ) -> TrainingSpace:
     """All valid plans for every accelerator (given by its scale-up domain and node
-    size) and every device count :func:`device_counts` proposes."""
+    size) and every device count :func:`device_counts` proposes.
+
+    ``global_batch_seqs`` is the global batch; with ``min_batch_tokens_per_device`` a
+    cluster of ``n`` devices trains with at least ``n x`` that many tokens a step (the
+    default batch rule, :func:`default_global_batch_tokens`)."""
     plans: list[TrainingPlanArrays] = []
     accel: list[np.ndarray] = []
     # accelerators with the same scale-up domain share their plan spaces: build each once
@@ -140,12 +170,16 @@ def enumerate_training_space(
         for n in device_counts(max_devices, per_node):
             p = seen.get((domain, n))
             if p is None:
+                gbs = max(
+                    global_batch_seqs,
+                    math.ceil(min_batch_tokens_per_device * n / max(seq_len, 1) - 1e-9),
+                )
                 p = seen[(domain, n)] = enumerate_plans(
                     n,
                     n_layers=n_layers,
                     n_heads=n_heads,
                     seq_len=seq_len,
-                    global_batch_seqs=global_batch_seqs,
+                    global_batch_seqs=gbs,
                     scaleup_domain=domain,
                     n_experts=n_experts,
                     recompute=recompute,

@@ -65,7 +65,14 @@ class TrainingWorkload(_Strict):
     model: ModelRef
     tokens: PositiveFloat | None = Field(default=None, le=1e16, description="training tokens")
     steps: int | None = Field(default=None, ge=1, le=10**9)
-    global_batch_tokens: PositiveFloat | None = Field(default=None, le=1e9)
+    global_batch_tokens: PositiveFloat | None = Field(
+        default=None,
+        le=1e9,
+        description=(
+            "tokens per optimizer step; unset: ~4 M, growing to 1,024 per device on large "
+            "clusters (aidc.search.training_space.default_global_batch_tokens)"
+        ),
+    )
     seq_len: int = Field(default=2048, ge=16, le=10_000_000)
     deadline_days: PositiveFloat | None = Field(default=None, le=3650)
     optimizer: Optimizer = "adamw"
