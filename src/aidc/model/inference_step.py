@@ -10,8 +10,8 @@ columns, ``pp`` splits the layers into stages):
   GEMM efficiency rising with the rows: ``e(M) = e_max M / (M + M_half)`` (small GEMMs
   cannot fill the tensor cores: wave quantisation and tile padding; cf. NVIDIA "Matrix
   Multiplication Background User's Guide"). The knee scales with the device's ridge
-  point, ``M_half = k_ridge M_ridge`` with ``M_ridge = P b_w / (2 B_w)`` the rows at which
-  a GEMM turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
+  point, ``M_half = k_ridge M_ridge`` with ``M_ridge = e_max P b_w / (2 B_w)`` the rows at
+  which a GEMM at its achievable speed turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
   experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
   rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
@@ -311,13 +311,23 @@ class StepTime:
 
 
 def ridge_rows(dep: Deployment) -> np.ndarray:
-    """GEMM rows at which streaming the weights and multiplying them take equally long:
-    ``M_ridge = P b_w / (2 B_w)``."""
-    return dep.hw.peak_flops_per_s * dep.fmt.weight_bytes / (2.0 * dep.hw.hbm_bw_bytes_per_s)
+    """GEMM rows at which streaming the weights and multiplying them at the achievable
+    GEMM speed take equally long: ``M_ridge = e_max P b_w / (2 B_w)``."""
+    return (
+        dep.eff.compute
+        * dep.hw.peak_flops_per_s
+        * dep.fmt.weight_bytes
+        / (2.0 * dep.hw.hbm_bw_bytes_per_s)
+    )
 
 
 def gemm_efficiency(dep: Deployment, rows: np.ndarray) -> np.ndarray:
-    """``e(M) = e_max M / (M + k_ridge M_ridge)``."""
+    """``e(M) = e_max M / (M + k_ridge M_ridge)``.
+
+    The knee follows the achievable peak ``e_max P``, so the compute time this implies,
+    ``2 M W / (e_max P) + k_ridge W b_w / B_w``, adds a fixed share of the weight-streaming
+    time whatever ``e_max`` is: a device whose kernels reach little of the nominal peak
+    (a CPU) is not made compute-bound at one row by that alone."""
     m = np.maximum(rows, 1e-9)
     half = dep.eff.gemm_half_ridge * ridge_rows(dep)
     return dep.eff.compute * m / (m + half)

@@ -1,7 +1,7 @@
 """Fit the serving model's efficiencies to measurements, level by level.
 
 The calibration keys of :mod:`aidc.catalog.inference_calibration` form a hierarchy
-(global -> engine -> accelerator -> accelerator.engine.precision). The fit walks it top
+(global -> device kind -> engine -> accelerator -> accelerator.engine.precision). The fit walks it top
 down: the global values are fitted on every row; each engine's, then each accelerator's,
 then each (accelerator, engine, precision) group's values are fitted on that subset with
 a penalty pulling them toward the level above (a shrinkage prior worth a few
@@ -31,13 +31,27 @@ PRIORS: dict[str, float] = {
     # key-unit values the fit starts from (the shipped assumed priors)
     "compute_efficiency": 0.6,
     "memory_bw_efficiency": 0.8,
-    "gemm_half_ridge": 0.3,
+    "gemm_half_ridge": 0.55,
     "attention_efficiency": 0.4,
     "kernel_gap_us": 5.0,
     "step_overhead_ms": 1.0,
     "seq_overhead_us": 5.0,
     "collective_latency_us": 15.0,
 }
+KIND_PRIORS: dict[str, dict[str, float]] = {
+    # device kind -> key-unit priors of the kind level (inference.<kind>.<param>)
+    "cpu": {"compute_efficiency": 0.3},
+}
+"""Priors of device classes whose kernels differ from the accelerators the global values
+are mostly fitted on. ``cpu``: prefill on a CPU is compute-bound, and the GEMM kernels of
+on-device runtimes (XNNPACK, KleidiAI, llama.cpp) sustain a much smaller share of the
+cores' nominal SIMD peak than tensor-core GEMMs reach of theirs (all cores of a big.LITTLE
+SoC at their top clock are counted in the peak; sustained clocks are lower, the little
+cores add little and the int8 dot-product kernels also unpack the 4-bit weights), while
+decode streams the weights at a bandwidth share much like a GPU's. The value is an
+assumed round figure (provenance: assumed), the parent of the fitted kind level; where
+no CPU row is in the training data (leave-one-source-out on the on-device rows) it is
+what predicts them."""
 """``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
 allocator pools, buffers) is a property of the software, so its starting value is the
 engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
@@ -56,6 +70,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
     "global": tuple(PRIORS),  # memory_overhead_gb excluded: see PRIORS
+    # a class of device (gpu, cpu...): the GEMM efficiency of its kernels (see KIND_PRIORS)
+    "kind": ("compute_efficiency",),
     # no memory_bw_efficiency per engine: the bandwidth a streaming kernel reaches is a
     # property of the device's memory system; what engines change (fusion, extra passes,
     # kernel count) is modelled explicitly (EngineArrays), so an engine-level bandwidth would
@@ -134,9 +150,15 @@ def _loss(r: np.ndarray, w: np.ndarray) -> float:
 
 def _group_keys(prep: PreparedRows, level: str) -> list[str]:
     out = []
-    for acc, eng, prec in prep.keys:
+    for acc, eng, prec, kind in prep.keys:
         out.append(
-            {"global": "", "engine": eng, "accelerator": acc, "group": f"{acc}.{eng}.{prec}"}[level]
+            {
+                "global": "",
+                "kind": kind,
+                "engine": eng,
+                "accelerator": acc,
+                "group": f"{acc}.{eng}.{prec}",
+            }[level]
         )
     return out
 
@@ -158,7 +180,7 @@ def _subset(data: FitData, idx: np.ndarray) -> FitData:
 def fit_calibration(
     data: FitData,
     *,
-    levels: Sequence[str] = ("global", "engine", "accelerator", "group"),
+    levels: Sequence[str] = ("global", "kind", "engine", "accelerator", "group"),
     sweeps: int = 3,
 ) -> dict[str, float]:
     """Fitted calibration values keyed like the calibration file (``inference.<...>.<param>``,
@@ -177,7 +199,12 @@ def fit_calibration(
             w = sub.weight
             prior_strength = SHRINK_OBSERVATIONS * float(w.mean()) if level != "global" else 0.0
             params = LEVEL_PARAMS[level]
-            parent = {k: float(np.median(values[k][idx])) for k in params}
+            parent = {
+                k: KIND_PRIORS.get(name, {}).get(k, float(np.median(values[k][idx])))
+                if level == "kind"
+                else float(np.median(values[k][idx]))
+                for k in params
+            }
             base = {k: v[idx] for k, v in values.items()}
 
             def objective(
@@ -239,6 +266,13 @@ def priors_calibration(base: Calibration) -> Calibration:
             value=v, provenance="assumed", source="aidc.validation.inference_fit.PRIORS"
         )
         for k, v in PRIORS.items()
+    }
+    priors |= {
+        f"inference.{kind}.{k}": CalibrationValue(
+            value=v, provenance="assumed", source="aidc.validation.inference_fit.KIND_PRIORS"
+        )
+        for kind, vals in KIND_PRIORS.items()
+        for k, v in vals.items()
     }
     return Calibration(
         name=f"{base.name}-priors", description="priors only", values={**kept, **priors}
