@@ -9,7 +9,10 @@ columns, ``pp`` splits the layers into stages):
   device, ``P`` the dense peak at the format's precision, ``B_w`` memory bandwidth and the
   GEMM efficiency rising with the rows: ``e(M) = e_max M / (M + M_half)`` (small GEMMs
   cannot fill the tensor cores: wave quantisation and tile padding; cf. NVIDIA "Matrix
-  Multiplication Background User's Guide"). The knee scales with the device's ridge
+  Multiplication Background User's Guide"), times a shape factor for the weight matrix
+  per device, ``n / (n + n_half) * k / (k + k_half)`` with half-points from measured
+  kernel timings (catalog ``kernel_efficiency.yaml``): narrow matrices (small MoE experts,
+  wide tensor parallelism) keep less of the peak, markedly so for FP8 kernels. The knee scales with the device's ridge
   point, ``M_half = k_ridge M_ridge`` with ``M_ridge = e_max P b_w / (2 B_w)`` the rows at
   which a GEMM at its achievable speed turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
@@ -93,6 +96,7 @@ class ArchArrays:
     kv_elems_per_token: np.ndarray  # all layers, K and V
     gemm_io_per_token_layer: np.ndarray  # activation elements GEMMs read and write
     causal: np.ndarray  # bool
+    mlp_up_mats: np.ndarray  # 2 for gated MLPs (gate and up), else 1
 
     @classmethod
     def from_archs(cls, archs: Sequence[ModelArch]) -> ArchArrays:
@@ -127,6 +131,7 @@ class ArchArrays:
             kv_elems_per_token=col(lambda a: kv_cache_bytes_per_token(a, 1.0)),
             gemm_io_per_token_layer=col(io),
             causal=np.array([a.kind == "decoder" for a in archs], dtype=bool),
+            mlp_up_mats=col(lambda a: 2 if a.gated_mlp else 1),
         )
 
     def take(self, idx: np.ndarray) -> ArchArrays:
@@ -200,6 +205,8 @@ class Deployment:
     eff: StepEfficiency
     tp: np.ndarray
     pp: np.ndarray
+    gemm_n_half: np.ndarray | None = None  # GEMM output columns at half efficiency (kernel data)
+    gemm_k_half: np.ndarray | None = None  # GEMM inner dimension at half efficiency
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -214,6 +221,8 @@ class Deployment:
             eff=self.eff.take(idx),
             tp=self.tp[idx],
             pp=self.pp[idx],
+            gemm_n_half=None if self.gemm_n_half is None else self.gemm_n_half[idx],
+            gemm_k_half=None if self.gemm_k_half is None else self.gemm_k_half[idx],
         )
 
 
@@ -333,6 +342,52 @@ def gemm_efficiency(dep: Deployment, rows: np.ndarray) -> np.ndarray:
     return dep.eff.compute * m / (m + half)
 
 
+def _shape_factor(dep: Deployment, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``n / (n + n_half) * k / (k + k_half)``: the share of a GEMM's large-shape speed a
+    per-device weight matrix of ``k`` inputs and ``n`` outputs keeps (few output tiles or
+    a short main loop starve the tensor cores; half-points from measured kernel timings,
+    catalog ``kernel_efficiency.yaml``). 1 where the deployment carries no kernel data."""
+    if dep.gemm_n_half is None or dep.gemm_k_half is None:
+        return np.ones_like(np.asarray(n, float))
+    n_ = np.maximum(np.asarray(n, float), 1.0)
+    k_ = np.maximum(np.asarray(k, float), 1.0)
+    return n_ / (n_ + dep.gemm_n_half) * k_ / (k_ + dep.gemm_k_half)
+
+
+def layer_shape_factors(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
+    """Shape factors of a layer's dense GEMMs and of its routed-expert GEMMs, each the
+    weight-weighted harmonic mean over the layer's matrices (their times add):
+    QKV (``h -> (n_q + 2 n_kv) d / tp``), output (``n_q d / tp -> h``), MLP up
+    (``h -> u f / tp``) and down (``f / tp -> h``); routed experts at their own width
+    (``h -> u f_e``, ``f_e -> h``), as expert parallelism keeps them whole."""
+    a, tp = dep.arch, dep.tp
+    h, d = a.hidden, a.head_dim
+
+    def mean(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        w = sum(n * k for n, k, _ in parts)
+        t = sum(n * k / f for n, k, f in parts)
+        return np.where(w > 0, w / np.maximum(t, 1e-30), 1.0)
+
+    def part(n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return n, k, _shape_factor(dep, n, k)
+
+    qkv = (a.n_heads + 2.0 * a.kv_heads) * d / tp
+    dense = mean(
+        [
+            part(qkv, h),
+            part(h, a.n_heads * d / tp),
+            part(a.mlp_up_mats * a.ffn / tp, h),
+            part(h, a.ffn / tp),
+        ]
+    )
+    # routed experts stay whole on a device (expert parallelism shares the experts out
+    # rather than slicing each one, as MoE serving engines do across a group), so an
+    # expert's matrices keep their own width whatever tp is
+    ef = np.maximum(a.expert_ffn, 1.0)
+    expert = mean([part(a.mlp_up_mats * ef, h), part(h, ef)])
+    return dense, expert
+
+
 def _roofline(
     flops: np.ndarray, bytes_: np.ndarray, flops_per_s: np.ndarray, bytes_per_s: np.ndarray
 ) -> np.ndarray:
@@ -394,12 +449,13 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     bw = hw.hbm_bw_bytes_per_s * e.memory_bw
     peak = hw.peak_flops_per_s
     T = np.maximum(work.tokens, 0.0)
+    shape_dense, shape_expert = layer_shape_factors(dep)
 
     # dense GEMMs, per layer per device
     w_layer = a.dense_params / L / tp
     flops = 2.0 * T * w_layer * f.gemm_flop_factor
     bytes_ = w_layer * f.weight_bytes + T * a.gemm_io_per_token_layer / tp * f.act_bytes
-    t_dense = _roofline(flops, bytes_, peak * gemm_efficiency(dep, T), bw)
+    t_dense = _roofline(flops, bytes_, peak * gemm_efficiency(dep, T) * shape_dense, bw)
 
     # routed experts, averaged over layers (only moe_layers / L of them are MoE)
     is_moe = a.n_experts > 1
@@ -413,7 +469,9 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         + T * k * 3.0 * a.expert_ffn / tp * f.act_bytes
     )
     t_expert = np.where(
-        is_moe, _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows), bw), 0.0
+        is_moe,
+        _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows) * shape_expert, bw),
+        0.0,
     )
     t_expert = t_expert * a.moe_layers / L
 
