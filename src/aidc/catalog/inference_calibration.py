@@ -31,6 +31,9 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
 ``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
 ``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping)
 ``collective_latency_us``  software latency per all-reduce or pipeline send
+``dequant_overhead``       share of GEMM math time added to widen packed 4-bit
+                           weights in the main loop (formats with
+                           ``unpacked_weights``)
 ``memory_overhead_gb``     memory outside weights, KV and activations
 =========================  ======================================================
 """
@@ -54,6 +57,7 @@ PARAMS: dict[str, tuple[str, float]] = {
     "step_overhead_ms": ("step_overhead_s", MILLISECOND),
     "seq_overhead_us": ("seq_overhead_s", MICROSECOND),
     "collective_latency_us": ("collective_latency_s", MICROSECOND),
+    "dequant_overhead": ("dequant_overhead", 1.0),
     "memory_overhead_gb": ("memory_overhead_bytes", GIGA),
 }
 OPTIONAL = {"memory_overhead_gb"}

@@ -186,6 +186,7 @@ def build_deployment(
             kv_bytes=np.array([f.kv_bytes for f in formats]),
             gemm_flop_factor=np.array([f.gemm_flop_factor for f in formats]),
             quant_kernels_per_layer=np.array([f.quant_kernels_per_layer for f in formats]),
+            unpacked_weights=np.array([f.unpacked_weights for f in formats], dtype=bool),
         ),
         engine=engine_arrays(engines, precs),
         eff=StepEfficiency(**{k: np.asarray(v, dtype=float) for k, v in efficiency.items()}),

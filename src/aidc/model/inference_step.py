@@ -148,6 +148,7 @@ class FormatArrays:
     kv_bytes: np.ndarray
     gemm_flop_factor: np.ndarray
     quant_kernels_per_layer: np.ndarray
+    unpacked_weights: np.ndarray  # bool: packed 4-bit weights widened in the GEMM loop
 
     def take(self, idx: np.ndarray) -> FormatArrays:
         return _take(self, idx)
@@ -187,6 +188,7 @@ class StepEfficiency:
     step_overhead_s: np.ndarray  # per generation step
     seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
     collective_latency_s: np.ndarray  # software latency per all-reduce / send
+    dequant_overhead: np.ndarray  # GEMM math time added to widen packed 4-bit weights
     memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
 
     def take(self, idx: np.ndarray) -> StepEfficiency:
@@ -319,11 +321,18 @@ class StepTime:
         )
 
 
+def gemm_max_efficiency(dep: Deployment) -> np.ndarray:
+    """``e_max``, less the widening of packed 4-bit weights: ``e_max / (1 + c_dq)``."""
+    return dep.eff.compute / (
+        1.0 + np.where(dep.fmt.unpacked_weights, dep.eff.dequant_overhead, 0.0)
+    )
+
+
 def ridge_rows(dep: Deployment) -> np.ndarray:
     """GEMM rows at which streaming the weights and multiplying them at the achievable
     GEMM speed take equally long: ``M_ridge = e_max P b_w / (2 B_w)``."""
     return (
-        dep.eff.compute
+        gemm_max_efficiency(dep)
         * dep.hw.peak_flops_per_s
         * dep.fmt.weight_bytes
         / (2.0 * dep.hw.hbm_bw_bytes_per_s)
@@ -339,7 +348,7 @@ def gemm_efficiency(dep: Deployment, rows: np.ndarray) -> np.ndarray:
     (a CPU) is not made compute-bound at one row by that alone."""
     m = np.maximum(rows, 1e-9)
     half = dep.eff.gemm_half_ridge * ridge_rows(dep)
-    return dep.eff.compute * m / (m + half)
+    return gemm_max_efficiency(dep) * m / (m + half)
 
 
 def _shape_factor(dep: Deployment, n: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -510,12 +519,14 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     head_w = a.lm_head_params / tp
     head_flops = 2.0 * work.logits_tokens * head_w
     head_bytes = np.where(work.logits_tokens > 0, head_w * f.embed_bytes, 0.0)
-    t_head = _roofline(
-        head_flops,
-        head_bytes,
-        dep.attn_peak_flops_per_s * gemm_efficiency(dep, work.logits_tokens),
-        bw,
+    # a 16-bit GEMM (quantizers keep the LM head wide): its own ridge point, at the
+    # attention (>= 16-bit) peak and the head's bytes per weight, no unpacking
+    head_ridge = (
+        e.compute * dep.attn_peak_flops_per_s * f.embed_bytes / (2.0 * hw.hbm_bw_bytes_per_s)
     )
+    m_head = np.maximum(work.logits_tokens, 1e-9)
+    head_eff = e.compute * m_head / (m_head + e.gemm_half_ridge * head_ridge)
+    t_head = _roofline(head_flops, head_bytes, dep.attn_peak_flops_per_s * head_eff, bw)
 
     p_bw, p_lat = pp_link(dep)
     p2p = np.where(

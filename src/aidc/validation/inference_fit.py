@@ -37,10 +37,11 @@ PRIORS: dict[str, float] = {
     "step_overhead_ms": 1.0,
     "seq_overhead_us": 5.0,
     "collective_latency_us": 15.0,
+    "dequant_overhead": 0.05,
 }
 KIND_PRIORS: dict[str, dict[str, float]] = {
     # device kind -> key-unit priors of the kind level (inference.<kind>.<param>)
-    "cpu": {"compute_efficiency": 0.3},
+    "cpu": {"compute_efficiency": 0.3, "dequant_overhead": 0.75},
 }
 """Priors of device classes whose kernels differ from the accelerators the global values
 are mostly fitted on. ``cpu``: prefill on a CPU is compute-bound, and the GEMM kernels of
@@ -51,7 +52,12 @@ cores add little and the int8 dot-product kernels also unpack the 4-bit weights)
 decode streams the weights at a bandwidth share much like a GPU's. The value is an
 assumed round figure (provenance: assumed), the parent of the fitted kind level; where
 no CPU row is in the training data (leave-one-source-out on the on-device rows) it is
-what predicts them."""
+what predicts them. ``dequant_overhead`` (packed 4-bit weights widened in the GEMM loop,
+formats with ``unpacked_weights``): about three instructions per weight (shift or mask to
+8 bit, the group scale) shared by the rows of the kernel's tile; an ARM i8mm micro-kernel
+tiles 4 rows (KleidiAI's 4x4x32 and 8x4x32 int4 kernels), so ~3/4 of the math is added on
+a CPU, while a GPU tile of 64-256 rows makes it a few percent (the global 0.05). Assumed
+figures, not fitted to reference rows; the fit moves them where CPU rows are trained on."""
 """``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
 allocator pools, buffers) is a property of the software, so its starting value is the
 engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
@@ -66,12 +72,15 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "step_overhead_ms": (0.001, 50.0),
     "seq_overhead_us": (0.01, 200.0),
     "collective_latency_us": (1.0, 500.0),
+    "dequant_overhead": (0.0, 3.0),
     "memory_overhead_gb": (0.05, 20.0),
 }
 LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "global": tuple(PRIORS),  # memory_overhead_gb excluded: see PRIORS
+    # memory_overhead_gb excluded (see PRIORS); dequant_overhead is a property of the
+    # device class's kernels (see KIND_PRIORS), fitted only there
+    "global": tuple(k for k in PRIORS if k != "dequant_overhead"),
     # a class of device (gpu, cpu...): the GEMM efficiency of its kernels (see KIND_PRIORS)
-    "kind": ("compute_efficiency",),
+    "kind": ("compute_efficiency", "dequant_overhead"),
     # no memory_bw_efficiency per engine: the bandwidth a streaming kernel reaches is a
     # property of the device's memory system; what engines change (fusion, extra passes,
     # kernel count) is modelled explicitly (EngineArrays), so an engine-level bandwidth would
@@ -237,6 +246,9 @@ def fit_calibration(
                 values[k] = values[k].copy()
                 values[k][idx] = v
                 out[f"inference.{name}.{k}" if name else f"inference.{k}"] = v
+    if "global" in levels:  # priors not fitted globally still need a default key
+        for k, v in PRIORS.items():
+            out.setdefault(f"inference.{k}", v)
     return out
 
 
