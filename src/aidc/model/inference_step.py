@@ -11,10 +11,13 @@ columns, ``pp`` splits the layers into stages):
   cannot fill the tensor cores: wave quantisation and tile padding; cf. NVIDIA "Matrix
   Multiplication Background User's Guide"), times a shape factor for the weight matrix
   per device, ``n / (n + n_half) * k / (k + k_half)`` with half-points from measured
-  kernel timings (catalog ``kernel_efficiency.yaml``): narrow matrices (small MoE experts,
-  wide tensor parallelism) keep less of the peak, markedly so for FP8 kernels. The knee scales with the device's ridge
-  point, ``M_half = k_ridge M_ridge`` with ``M_ridge = e_max P b_w / (2 B_w)`` the rows at
-  which a GEMM at its achievable speed turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
+  kernel timings (catalog ``kernel_efficiency.yaml``): narrow matrices (small MoE
+  experts, wide tensor parallelism) keep less of the peak, markedly so for FP8 kernels.
+  The knee scales with the device's ridge point, ``M_half = k_ridge M_ridge`` with
+  ``M_ridge = e_max P b_w / (2 B_w)`` the rows at which a GEMM at its achievable speed
+  turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds. Packed
+  4-bit weights (``int4-weight-only``, ``w4a8``) are widened inside the GEMM loop, which
+  divides ``e_max`` by ``1 + c_dq`` (``dequant_overhead``, calibrated per device kind).
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
   experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
   rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
