@@ -1,9 +1,10 @@
 """Fit the serving model's efficiencies to measurements, level by level.
 
 The calibration keys of :mod:`aidc.catalog.inference_calibration` form a hierarchy
-(global -> device kind -> engine -> accelerator -> accelerator.engine.precision). The fit walks it top
-down: the global values are fitted on every row; each engine's, then each accelerator's,
-then each (accelerator, engine, precision) group's values are fitted on that subset with
+(global -> device kind -> engine -> accelerator -> accelerator.engine.precision). The fit
+walks it top down: the global values are fitted on every row; each device kind's (from
+:data:`KIND_PRIORS` where given), each engine's, then each accelerator's, then each
+(accelerator, engine, precision) group's values are fitted on that subset with
 a penalty pulling them toward the level above (a shrinkage prior worth a few
 observations), so a group with few rows stays close to its parent.
 
