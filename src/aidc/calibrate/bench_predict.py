@@ -135,6 +135,7 @@ def _base_deployment(
             kv_bytes=np.array([fmt.kv_bytes]),
             gemm_flop_factor=np.array([fmt.gemm_flop_factor]),
             quant_kernels_per_layer=np.array([fmt.quant_kernels_per_layer]),
+            unpacked_weights=np.array([fmt.unpacked_weights]),
         ),
         engine=engine_arrays([stack], [prec]),
         eff=StepEfficiency(**eff),

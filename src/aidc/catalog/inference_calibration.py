@@ -7,7 +7,10 @@ A value for parameter ``<param>`` is looked up, in order, under
    measuring that engine at that precision on that device),
 2. ``inference.<accelerator-id>.<param>`` (a device, any engine),
 3. ``inference.<engine-id>.<param>`` (an engine, any device),
-4. ``inference.<param>`` (the shipped default),
+4. ``inference.<device-kind>.<param>`` (a class of device: ``gpu``, ``cpu``…, where the
+   caller names the kind; e.g. ``inference.cpu.compute_efficiency``: CPU GEMM kernels reach
+   a much smaller share of the cores' peak than tensor cores do of theirs),
+5. ``inference.<param>`` (the shipped default),
 
 in a :class:`~aidc.catalog.calibration.Calibration` (files given with ``--calibration``
 are laid over the defaults, so a measured value always wins over a shipped one at the same
@@ -28,6 +31,9 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
 ``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
 ``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping)
 ``collective_latency_us``  software latency per all-reduce or pipeline send
+``dequant_overhead``       share of GEMM math time added to widen packed 4-bit
+                           weights in the main loop (formats with
+                           ``unpacked_weights``)
 ``memory_overhead_gb``     memory outside weights, KV and activations
 =========================  ======================================================
 """
@@ -51,24 +57,35 @@ PARAMS: dict[str, tuple[str, float]] = {
     "step_overhead_ms": ("step_overhead_s", MILLISECOND),
     "seq_overhead_us": ("seq_overhead_s", MICROSECOND),
     "collective_latency_us": ("collective_latency_s", MICROSECOND),
+    "dequant_overhead": ("dequant_overhead", 1.0),
     "memory_overhead_gb": ("memory_overhead_bytes", GIGA),
 }
 OPTIONAL = {"memory_overhead_gb"}
 """Parameters that may be absent everywhere (the engine's own figure is used instead)."""
 
 
-def inference_keys(param: str, accelerator: str, engine: str, precision: str) -> tuple[str, ...]:
-    """The keys tried for ``param``, most specific first."""
+def inference_keys(
+    param: str, accelerator: str, engine: str, precision: str, kind: str | None = None
+) -> tuple[str, ...]:
+    """The keys tried for ``param``, most specific first (the device-kind level only when
+    ``kind`` is given)."""
     return (
         f"inference.{accelerator}.{engine}.{precision}.{param}",
         f"inference.{accelerator}.{param}",
         f"inference.{engine}.{param}",
+        *((f"inference.{kind}.{param}",) if kind else ()),
         f"inference.{param}",
     )
 
 
 def inference_value(
-    cal: Calibration, param: str, *, accelerator: str, engine: str, precision: str
+    cal: Calibration,
+    param: str,
+    *,
+    accelerator: str,
+    engine: str,
+    precision: str,
+    kind: str | None = None,
 ) -> float:
     """The value of ``param`` for this device, engine and precision, in SI units.
 
@@ -78,7 +95,7 @@ def inference_value(
     if param not in PARAMS:
         raise KeyError(f"unknown inference parameter {param!r}; known: {', '.join(PARAMS)}")
     factor = PARAMS[param][1]
-    for key in inference_keys(param, accelerator, engine, precision):
+    for key in inference_keys(param, accelerator, engine, precision, kind):
         if key in cal.values:
             return cal.values[key].value * factor
     if param in OPTIONAL:
@@ -87,16 +104,19 @@ def inference_value(
 
 
 def efficiency_columns(
-    cal: Calibration, rows: Sequence[tuple[str, str, str]]
+    cal: Calibration, rows: Sequence[tuple[str, str, str] | tuple[str, str, str, str]]
 ) -> dict[str, np.ndarray]:
-    """StepEfficiency fields as arrays, one entry per ``(accelerator, engine, precision)``."""
-    cache: dict[tuple[str, str, str], list[float]] = {}
+    """StepEfficiency fields as arrays, one entry per ``(accelerator, engine, precision)``
+    or ``(accelerator, engine, precision, device kind)``."""
+    cache: dict[tuple[str, ...], list[float]] = {}
     out: list[list[float]] = []
     for row in rows:
         if row not in cache:
-            acc, eng, prec = row
+            acc, eng, prec = row[:3]
+            kind = row[3] if len(row) > 3 else None
             cache[row] = [
-                inference_value(cal, p, accelerator=acc, engine=eng, precision=prec) for p in PARAMS
+                inference_value(cal, p, accelerator=acc, engine=eng, precision=prec, kind=kind)
+                for p in PARAMS
             ]
         out.append(cache[row])
     table = np.array(out, dtype=float).reshape(len(rows), len(PARAMS))

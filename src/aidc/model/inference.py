@@ -32,6 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aidc.catalog.efficiency import (
+    KernelEfficiency,
+    load_kernel_efficiency,
+    select_kernel_efficiency,
+)
 from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision, SoftwareStack
 from aidc.model.hardware import hardware_arrays
 from aidc.model.inference_step import (
@@ -114,6 +119,33 @@ def engine_arrays(
     )
 
 
+def gemm_shape_half_points(
+    accelerators: Sequence[Accelerator],
+    precisions: Sequence[Precision],
+    records: Sequence[KernelEfficiency] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_half, k_half)`` of each device's GEMM curve at the compute precision (catalog
+    ``kernel_efficiency.yaml``; ``records`` default to the shipped ones). Formats below
+    8 bit without their own curve take the FP8 one (scaled low-precision GEMMs), others
+    the 16-bit one. CPUs and FP32 (CUDA-core SGEMM, small tiles) get 0: the curves are
+    tensor-core measurements, and no tile effect is modelled for them."""
+    recs = load_kernel_efficiency() if records is None else records
+    n_half, k_half = [], []
+    for acc, p in zip(accelerators, precisions, strict=True):
+        if acc.kind == "cpu" or p == Precision.FP32:
+            n_half.append(0.0)
+            k_half.append(0.0)
+            continue
+        rec = select_kernel_efficiency(recs, acc)
+        curve = rec.gemm.get(p)
+        if curve is None and p in _LOW_PRECISION:
+            curve = rec.gemm.get(Precision.FP8)
+        curve = curve or rec.gemm_for(p)
+        n_half.append(curve.n_half)
+        k_half.append(curve.k_half)
+    return np.array(n_half, dtype=float), np.array(k_half, dtype=float)
+
+
 def build_deployment(
     archs: Sequence[ModelArch],
     accelerators: Sequence[Accelerator],
@@ -124,14 +156,17 @@ def build_deployment(
     pp: np.ndarray,
     links: dict[str, Link],
     efficiency: dict[str, np.ndarray],
+    kernel_records: Sequence[KernelEfficiency] | None = None,
 ) -> Deployment:
     """Gather one row per (model, accelerator, engine, format, tp, pp).
 
     ``efficiency`` holds the :class:`StepEfficiency` fields as arrays (from
     :func:`aidc.catalog.inference_calibration.efficiency_columns`). A device without a
     fast path for the format's precision gets a NaN peak (callers treat it as infeasible).
+    GEMM shape half-points come from ``kernel_records`` (default: the shipped records).
     """
     precs = [f.compute for f in formats]
+    n_half, k_half = gemm_shape_half_points(accelerators, precs, kernel_records)
     hw = hardware_arrays(accelerators, precs, links)
     attn = []
     for acc, p, peak in zip(accelerators, precs, hw.peak_flops_per_s, strict=True):
@@ -151,11 +186,14 @@ def build_deployment(
             kv_bytes=np.array([f.kv_bytes for f in formats]),
             gemm_flop_factor=np.array([f.gemm_flop_factor for f in formats]),
             quant_kernels_per_layer=np.array([f.quant_kernels_per_layer for f in formats]),
+            unpacked_weights=np.array([f.unpacked_weights for f in formats], dtype=bool),
         ),
         engine=engine_arrays(engines, precs),
         eff=StepEfficiency(**{k: np.asarray(v, dtype=float) for k, v in efficiency.items()}),
         tp=np.asarray(tp, dtype=float),
         pp=np.asarray(pp, dtype=float),
+        gemm_n_half=n_half,
+        gemm_k_half=k_half,
     )
 
 

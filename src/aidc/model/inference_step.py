@@ -9,9 +9,15 @@ columns, ``pp`` splits the layers into stages):
   device, ``P`` the dense peak at the format's precision, ``B_w`` memory bandwidth and the
   GEMM efficiency rising with the rows: ``e(M) = e_max M / (M + M_half)`` (small GEMMs
   cannot fill the tensor cores: wave quantisation and tile padding; cf. NVIDIA "Matrix
-  Multiplication Background User's Guide"). The knee scales with the device's ridge
-  point, ``M_half = k_ridge M_ridge`` with ``M_ridge = P b_w / (2 B_w)`` the rows at which
-  a GEMM turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds.
+  Multiplication Background User's Guide"), times a shape factor for the weight matrix
+  per device, ``n / (n + n_half) * k / (k + k_half)`` with half-points from measured
+  kernel timings (catalog ``kernel_efficiency.yaml``): narrow matrices (small MoE
+  experts, wide tensor parallelism) keep less of the peak, markedly so for FP8 kernels.
+  The knee scales with the device's ridge point, ``M_half = k_ridge M_ridge`` with
+  ``M_ridge = e_max P b_w / (2 B_w)`` the rows at which a GEMM at its achievable speed
+  turns compute-bound: a phone CPU saturates at a few rows, a B200 at hundreds. Packed
+  4-bit weights (``int4-weight-only``, ``w4a8``) are widened inside the GEMM loop, which
+  divides ``e_max`` by ``1 + c_dq`` (``dequant_overhead``, calibrated per device kind).
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
   experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
   rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
@@ -93,6 +99,7 @@ class ArchArrays:
     kv_elems_per_token: np.ndarray  # all layers, K and V
     gemm_io_per_token_layer: np.ndarray  # activation elements GEMMs read and write
     causal: np.ndarray  # bool
+    mlp_up_mats: np.ndarray  # 2 for gated MLPs (gate and up), else 1
 
     @classmethod
     def from_archs(cls, archs: Sequence[ModelArch]) -> ArchArrays:
@@ -127,6 +134,7 @@ class ArchArrays:
             kv_elems_per_token=col(lambda a: kv_cache_bytes_per_token(a, 1.0)),
             gemm_io_per_token_layer=col(io),
             causal=np.array([a.kind == "decoder" for a in archs], dtype=bool),
+            mlp_up_mats=col(lambda a: 2 if a.gated_mlp else 1),
         )
 
     def take(self, idx: np.ndarray) -> ArchArrays:
@@ -143,6 +151,7 @@ class FormatArrays:
     kv_bytes: np.ndarray
     gemm_flop_factor: np.ndarray
     quant_kernels_per_layer: np.ndarray
+    unpacked_weights: np.ndarray  # bool: packed 4-bit weights widened in the GEMM loop
 
     def take(self, idx: np.ndarray) -> FormatArrays:
         return _take(self, idx)
@@ -182,6 +191,7 @@ class StepEfficiency:
     step_overhead_s: np.ndarray  # per generation step
     seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
     collective_latency_s: np.ndarray  # software latency per all-reduce / send
+    dequant_overhead: np.ndarray  # GEMM math time added to widen packed 4-bit weights
     memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
 
     def take(self, idx: np.ndarray) -> StepEfficiency:
@@ -200,6 +210,8 @@ class Deployment:
     eff: StepEfficiency
     tp: np.ndarray
     pp: np.ndarray
+    gemm_n_half: np.ndarray | None = None  # GEMM output columns at half efficiency (kernel data)
+    gemm_k_half: np.ndarray | None = None  # GEMM inner dimension at half efficiency
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -214,6 +226,8 @@ class Deployment:
             eff=self.eff.take(idx),
             tp=self.tp[idx],
             pp=self.pp[idx],
+            gemm_n_half=None if self.gemm_n_half is None else self.gemm_n_half[idx],
+            gemm_k_half=None if self.gemm_k_half is None else self.gemm_k_half[idx],
         )
 
 
@@ -310,17 +324,80 @@ class StepTime:
         )
 
 
+def gemm_max_efficiency(dep: Deployment) -> np.ndarray:
+    """``e_max``, less the widening of packed 4-bit weights: ``e_max / (1 + c_dq)``."""
+    return dep.eff.compute / (
+        1.0 + np.where(dep.fmt.unpacked_weights, dep.eff.dequant_overhead, 0.0)
+    )
+
+
 def ridge_rows(dep: Deployment) -> np.ndarray:
-    """GEMM rows at which streaming the weights and multiplying them take equally long:
-    ``M_ridge = P b_w / (2 B_w)``."""
-    return dep.hw.peak_flops_per_s * dep.fmt.weight_bytes / (2.0 * dep.hw.hbm_bw_bytes_per_s)
+    """GEMM rows at which streaming the weights and multiplying them at the achievable
+    GEMM speed take equally long: ``M_ridge = e_max P b_w / (2 B_w)``."""
+    return (
+        gemm_max_efficiency(dep)
+        * dep.hw.peak_flops_per_s
+        * dep.fmt.weight_bytes
+        / (2.0 * dep.hw.hbm_bw_bytes_per_s)
+    )
 
 
 def gemm_efficiency(dep: Deployment, rows: np.ndarray) -> np.ndarray:
-    """``e(M) = e_max M / (M + k_ridge M_ridge)``."""
+    """``e(M) = e_max M / (M + k_ridge M_ridge)``.
+
+    The knee follows the achievable peak ``e_max P``, so the compute time this implies,
+    ``2 M W / (e_max P) + k_ridge W b_w / B_w``, adds a fixed share of the weight-streaming
+    time whatever ``e_max`` is: a device whose kernels reach little of the nominal peak
+    (a CPU) is not made compute-bound at one row by that alone."""
     m = np.maximum(rows, 1e-9)
     half = dep.eff.gemm_half_ridge * ridge_rows(dep)
-    return dep.eff.compute * m / (m + half)
+    return gemm_max_efficiency(dep) * m / (m + half)
+
+
+def _shape_factor(dep: Deployment, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """``n / (n + n_half) * k / (k + k_half)``: the share of a GEMM's large-shape speed a
+    per-device weight matrix of ``k`` inputs and ``n`` outputs keeps (few output tiles or
+    a short main loop starve the tensor cores; half-points from measured kernel timings,
+    catalog ``kernel_efficiency.yaml``). 1 where the deployment carries no kernel data."""
+    if dep.gemm_n_half is None or dep.gemm_k_half is None:
+        return np.ones_like(np.asarray(n, float))
+    n_ = np.maximum(np.asarray(n, float), 1.0)
+    k_ = np.maximum(np.asarray(k, float), 1.0)
+    return n_ / (n_ + dep.gemm_n_half) * k_ / (k_ + dep.gemm_k_half)
+
+
+def layer_shape_factors(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
+    """Shape factors of a layer's dense GEMMs and of its routed-expert GEMMs, each the
+    weight-weighted harmonic mean over the layer's matrices (their times add):
+    QKV (``h -> (n_q + 2 n_kv) d / tp``), output (``n_q d / tp -> h``), MLP up
+    (``h -> u f / tp``) and down (``f / tp -> h``); routed experts at their own width
+    (``h -> u f_e``, ``f_e -> h``), as expert parallelism keeps them whole."""
+    a, tp = dep.arch, dep.tp
+    h, d = a.hidden, a.head_dim
+
+    def mean(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        w = sum(n * k for n, k, _ in parts)
+        t = sum(n * k / f for n, k, f in parts)
+        return np.where(w > 0, w / np.maximum(t, 1e-30), 1.0)
+
+    def part(n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return n, k, _shape_factor(dep, n, k)
+
+    qkv = (a.n_heads + 2.0 * a.kv_heads) * d / tp
+    dense = mean(
+        [
+            part(qkv, h),
+            part(h, a.n_heads * d / tp),
+            part(a.mlp_up_mats * a.ffn / tp, h),
+            part(h, a.ffn / tp),
+        ]
+    )
+    # routed experts stay whole on a device (expert parallelism shares the experts out
+    # rather than slicing each one, as MoE serving engines do across a group), so an
+    # expert's matrices keep their own width whatever tp is
+    ef = np.maximum(a.expert_ffn, 1.0)
+    expert = mean([part(a.mlp_up_mats * ef, h), part(h, ef)])
+    return dense, expert
 
 
 def _roofline(
@@ -384,12 +461,13 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     bw = hw.hbm_bw_bytes_per_s * e.memory_bw
     peak = hw.peak_flops_per_s
     T = np.maximum(work.tokens, 0.0)
+    shape_dense, shape_expert = layer_shape_factors(dep)
 
     # dense GEMMs, per layer per device
     w_layer = a.dense_params / L / tp
     flops = 2.0 * T * w_layer * f.gemm_flop_factor
     bytes_ = w_layer * f.weight_bytes + T * a.gemm_io_per_token_layer / tp * f.act_bytes
-    t_dense = _roofline(flops, bytes_, peak * gemm_efficiency(dep, T), bw)
+    t_dense = _roofline(flops, bytes_, peak * gemm_efficiency(dep, T) * shape_dense, bw)
 
     # routed experts, averaged over layers (only moe_layers / L of them are MoE)
     is_moe = a.n_experts > 1
@@ -403,7 +481,9 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         + T * k * 3.0 * a.expert_ffn / tp * f.act_bytes
     )
     t_expert = np.where(
-        is_moe, _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows), bw), 0.0
+        is_moe,
+        _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows) * shape_expert, bw),
+        0.0,
     )
     t_expert = t_expert * a.moe_layers / L
 
@@ -442,12 +522,14 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     head_w = a.lm_head_params / tp
     head_flops = 2.0 * work.logits_tokens * head_w
     head_bytes = np.where(work.logits_tokens > 0, head_w * f.embed_bytes, 0.0)
-    t_head = _roofline(
-        head_flops,
-        head_bytes,
-        dep.attn_peak_flops_per_s * gemm_efficiency(dep, work.logits_tokens),
-        bw,
+    # a 16-bit GEMM (quantizers keep the LM head wide): its own ridge point, at the
+    # attention (>= 16-bit) peak and the head's bytes per weight, no unpacking
+    head_ridge = (
+        e.compute * dep.attn_peak_flops_per_s * f.embed_bytes / (2.0 * hw.hbm_bw_bytes_per_s)
     )
+    m_head = np.maximum(work.logits_tokens, 1e-9)
+    head_eff = e.compute * m_head / (m_head + e.gemm_half_ridge * head_ridge)
+    t_head = _roofline(head_flops, head_bytes, dep.attn_peak_flops_per_s * head_eff, bw)
 
     p_bw, p_lat = pp_link(dep)
     p2p = np.where(

@@ -23,6 +23,11 @@ the matrix multiplies run at:
   weights, halving KV bytes read per decode step and doubling the concurrency memory allows.
 * **Embeddings and LM head** stay at 16 bit in quantized checkpoints (NVIDIA ModelOpt
   and most weight-only schemes exclude ``lm_head`` and the embedding table by default).
+* **Packed 4-bit weights** (``int4-weight-only``, ``w4a8``) are widened to the compute
+  type inside the GEMM's main loop (shift, mask, group scale): extra instructions per
+  weight, shared by the rows of the kernel's tile, which the serving model charges as a
+  calibrated share of the GEMM's math time (``dequant_overhead``; large on CPUs, whose
+  micro-kernels tile a few rows, small on GPUs, whose tiles span 64-256).
 * **Structured 2:4 sparsity**: halves GEMM FLOPs where the device has sparse tensor cores
   *and* the engine has kernels (Mishra et al. 2021, arXiv 2104.08378); weights keep
   ``0.5 + 1/8`` of their bytes (values plus 2-bit indices per kept value). Quality risk:
@@ -54,6 +59,7 @@ class ServeFormat:
     embed_bytes: float = 2.0  # embeddings and LM head: quantizers keep them at 16 bit
     gemm_flop_factor: float = 1.0  # 0.5 with 2:4 sparse kernels
     quant_kernels_per_layer: float = 0.0  # activation (de)quantization kernels per layer
+    unpacked_weights: bool = False  # packed sub-byte weights widened inside the GEMM loop
     quality_risk: str = ""
 
     def with_kv(self, kv_bytes: float) -> ServeFormat:
@@ -101,6 +107,7 @@ FORMATS: dict[str, ServeFormat] = {
             _INT4_GROUP,
             2.0,
             2.0,
+            unpacked_weights=True,
             quality_risk="moderate: group-wise GPTQ/AWQ int4 loses ~1-3 points on reasoning benchmarks; worse for small models",
         ),
         ServeFormat(
@@ -110,6 +117,7 @@ FORMATS: dict[str, ServeFormat] = {
             1.0,
             2.0,
             quant_kernels_per_layer=4.0,
+            unpacked_weights=True,
             quality_risk="moderate: needs rotation (SpinQuant) or quantization-aware training",
         ),
         ServeFormat(

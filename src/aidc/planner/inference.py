@@ -155,7 +155,7 @@ def _enumerate(
 
 def _deployment(ctx: PlanContext, arch: ModelArch, cands: list[_Candidate]) -> Deployment:
     links = {lk.id: lk for lk in ctx.catalog.links}
-    keys = [(c.acc.id, c.eng.id, c.fmt.name) for c in cands]
+    keys = [(c.acc.id, c.eng.id, c.fmt.name, c.acc.kind) for c in cands]
     return build_deployment(
         [arch] * len(cands),
         [c.acc for c in cands],

@@ -143,7 +143,9 @@ def estimate_inference(
         tp=np.array([tp_], float),
         pp=np.array([pp_], float),
         links=links,
-        efficiency=efficiency_columns(calibration, [(accelerator.id, engine.id, fmt.name)]),
+        efficiency=efficiency_columns(
+            calibration, [(accelerator.id, engine.id, fmt.name, accelerator.kind)]
+        ),
     )
     if fmt.quality_risk:
         notes.append(f"quality risk of {fmt.name}: {fmt.quality_risk}")

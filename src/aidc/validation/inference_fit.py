@@ -1,9 +1,10 @@
 """Fit the serving model's efficiencies to measurements, level by level.
 
 The calibration keys of :mod:`aidc.catalog.inference_calibration` form a hierarchy
-(global -> engine -> accelerator -> accelerator.engine.precision). The fit walks it top
-down: the global values are fitted on every row; each engine's, then each accelerator's,
-then each (accelerator, engine, precision) group's values are fitted on that subset with
+(global -> device kind -> engine -> accelerator -> accelerator.engine.precision). The fit
+walks it top down: the global values are fitted on every row; each device kind's (from
+:data:`KIND_PRIORS` where given), each engine's, then each accelerator's, then each
+(accelerator, engine, precision) group's values are fitted on that subset with
 a penalty pulling them toward the level above (a shrinkage prior worth a few
 observations), so a group with few rows stays close to its parent.
 
@@ -31,13 +32,33 @@ PRIORS: dict[str, float] = {
     # key-unit values the fit starts from (the shipped assumed priors)
     "compute_efficiency": 0.6,
     "memory_bw_efficiency": 0.8,
-    "gemm_half_ridge": 0.3,
+    "gemm_half_ridge": 0.55,
     "attention_efficiency": 0.4,
     "kernel_gap_us": 5.0,
     "step_overhead_ms": 1.0,
     "seq_overhead_us": 5.0,
     "collective_latency_us": 15.0,
+    "dequant_overhead": 0.05,
 }
+KIND_PRIORS: dict[str, dict[str, float]] = {
+    # device kind -> key-unit priors of the kind level (inference.<kind>.<param>)
+    "cpu": {"compute_efficiency": 0.3, "dequant_overhead": 0.75},
+}
+"""Priors of device classes whose kernels differ from the accelerators the global values
+are mostly fitted on. ``cpu``: prefill on a CPU is compute-bound, and the GEMM kernels of
+on-device runtimes (XNNPACK, KleidiAI, llama.cpp) sustain a much smaller share of the
+cores' nominal SIMD peak than tensor-core GEMMs reach of theirs (all cores of a big.LITTLE
+SoC at their top clock are counted in the peak; sustained clocks are lower, the little
+cores add little and the int8 dot-product kernels also unpack the 4-bit weights), while
+decode streams the weights at a bandwidth share much like a GPU's. The value is an
+assumed round figure (provenance: assumed), the parent of the fitted kind level; where
+no CPU row is in the training data (leave-one-source-out on the on-device rows) it is
+what predicts them. ``dequant_overhead`` (packed 4-bit weights widened in the GEMM loop,
+formats with ``unpacked_weights``): about three instructions per weight (shift or mask to
+8 bit, the group scale) shared by the rows of the kernel's tile; an ARM i8mm micro-kernel
+tiles 4 rows (KleidiAI's 4x4x32 and 8x4x32 int4 kernels), so ~3/4 of the math is added on
+a CPU, while a GPU tile of 64-256 rows makes it a few percent (the global 0.05). Assumed
+figures, not fitted to reference rows; the fit moves them where CPU rows are trained on."""
 """``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
 allocator pools, buffers) is a property of the software, so its starting value is the
 engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
@@ -52,10 +73,15 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "step_overhead_ms": (0.001, 50.0),
     "seq_overhead_us": (0.01, 200.0),
     "collective_latency_us": (1.0, 500.0),
+    "dequant_overhead": (0.0, 3.0),
     "memory_overhead_gb": (0.05, 20.0),
 }
 LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "global": tuple(PRIORS),  # memory_overhead_gb excluded: see PRIORS
+    # memory_overhead_gb excluded (see PRIORS); dequant_overhead is a property of the
+    # device class's kernels (see KIND_PRIORS), fitted only there
+    "global": tuple(k for k in PRIORS if k != "dequant_overhead"),
+    # a class of device (gpu, cpu...): the GEMM efficiency of its kernels (see KIND_PRIORS)
+    "kind": ("compute_efficiency", "dequant_overhead"),
     # no memory_bw_efficiency per engine: the bandwidth a streaming kernel reaches is a
     # property of the device's memory system; what engines change (fusion, extra passes,
     # kernel count) is modelled explicitly (EngineArrays), so an engine-level bandwidth would
@@ -134,9 +160,15 @@ def _loss(r: np.ndarray, w: np.ndarray) -> float:
 
 def _group_keys(prep: PreparedRows, level: str) -> list[str]:
     out = []
-    for acc, eng, prec in prep.keys:
+    for acc, eng, prec, kind in prep.keys:
         out.append(
-            {"global": "", "engine": eng, "accelerator": acc, "group": f"{acc}.{eng}.{prec}"}[level]
+            {
+                "global": "",
+                "kind": kind,
+                "engine": eng,
+                "accelerator": acc,
+                "group": f"{acc}.{eng}.{prec}",
+            }[level]
         )
     return out
 
@@ -158,7 +190,7 @@ def _subset(data: FitData, idx: np.ndarray) -> FitData:
 def fit_calibration(
     data: FitData,
     *,
-    levels: Sequence[str] = ("global", "engine", "accelerator", "group"),
+    levels: Sequence[str] = ("global", "kind", "engine", "accelerator", "group"),
     sweeps: int = 3,
 ) -> dict[str, float]:
     """Fitted calibration values keyed like the calibration file (``inference.<...>.<param>``,
@@ -177,7 +209,12 @@ def fit_calibration(
             w = sub.weight
             prior_strength = SHRINK_OBSERVATIONS * float(w.mean()) if level != "global" else 0.0
             params = LEVEL_PARAMS[level]
-            parent = {k: float(np.median(values[k][idx])) for k in params}
+            parent = {
+                k: KIND_PRIORS.get(name, {}).get(k, float(np.median(values[k][idx])))
+                if level == "kind"
+                else float(np.median(values[k][idx]))
+                for k in params
+            }
             base = {k: v[idx] for k, v in values.items()}
 
             def objective(
@@ -210,6 +247,9 @@ def fit_calibration(
                 values[k] = values[k].copy()
                 values[k][idx] = v
                 out[f"inference.{name}.{k}" if name else f"inference.{k}"] = v
+    if "global" in levels:  # priors not fitted globally still need a default key
+        for k, v in PRIORS.items():
+            out.setdefault(f"inference.{k}", v)
     return out
 
 
@@ -239,6 +279,13 @@ def priors_calibration(base: Calibration) -> Calibration:
             value=v, provenance="assumed", source="aidc.validation.inference_fit.PRIORS"
         )
         for k, v in PRIORS.items()
+    }
+    priors |= {
+        f"inference.{kind}.{k}": CalibrationValue(
+            value=v, provenance="assumed", source="aidc.validation.inference_fit.KIND_PRIORS"
+        )
+        for kind, vals in KIND_PRIORS.items()
+        for k, v in vals.items()
     }
     return Calibration(
         name=f"{base.name}-priors", description="priors only", values={**kept, **priors}

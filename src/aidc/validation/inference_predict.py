@@ -33,7 +33,7 @@ GENERIC_ENGINE_ID = "generic"
 class PreparedRows:
     specs: tuple[RowSpec, ...]
     base: Deployment
-    keys: tuple[tuple[str, str, str], ...]  # (accelerator, engine, format) per row
+    keys: tuple[tuple[str, str, str, str], ...]  # (accelerator, engine, format, kind) per row
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -46,8 +46,14 @@ class PreparedRows:
         )
 
 
-def row_key(spec: RowSpec) -> tuple[str, str, str]:
-    return (spec.hardware, spec.engine.id if spec.engine else GENERIC_ENGINE_ID, spec.fmt)
+def row_key(spec: RowSpec) -> tuple[str, str, str, str]:
+    """Calibration lookup of a row: accelerator, engine, format and device kind."""
+    return (
+        spec.hardware,
+        spec.engine.id if spec.engine else GENERIC_ENGINE_ID,
+        spec.fmt,
+        spec.accelerator.kind,
+    )
 
 
 def prepare(specs: Sequence[RowSpec], catalog: Catalog, calibration: Calibration) -> PreparedRows:

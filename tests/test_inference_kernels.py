@@ -1,0 +1,92 @@
+"""Device-kind calibration level, GEMM shape factors and packed-weight widening."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from aidc.catalog import load_catalog
+from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
+from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
+from aidc.model.inference import build_deployment
+from aidc.model.inference_step import layer_shape_factors, prefill_work, step_time
+from aidc.model.serve_format import serve_format
+
+CAT = load_catalog()
+CAL = load_default_calibration()
+LINKS = {lk.id: lk for lk in CAT.links}
+
+
+def dep(model: str, acc: str, eng: str, fmt: str, tp: int = 1, cal: Calibration = CAL):
+    A = CAT.accelerators.get(acc)
+    F = serve_format(fmt)
+    return build_deployment(
+        [CAT.models.get(model)],
+        [A],
+        [CAT.software.get(eng)],
+        [F],
+        tp=np.array([tp], float),
+        pp=np.ones(1),
+        links=LINKS,
+        efficiency=efficiency_columns(cal, [(A.id, eng, F.name, A.kind)]),
+    )
+
+
+def test_device_kind_level_sits_between_engine_and_global():
+    keys = inference_keys("compute_efficiency", "X", "vllm", "fp8", kind="cpu")
+    assert keys[2:] == (
+        "inference.vllm.compute_efficiency",
+        "inference.cpu.compute_efficiency",
+        "inference.compute_efficiency",
+    )
+    assert "inference.cpu.compute_efficiency" not in inference_keys(
+        "compute_efficiency", "X", "vllm", "fp8"
+    )
+
+
+def test_cpu_kind_value_reaches_cpu_rows_only():
+    over = Calibration(
+        name="t",
+        values={
+            "inference.cpu.compute_efficiency": CalibrationValue(
+                value=0.123, provenance="assumed", source="test"
+            )
+        },
+    )
+    cal = CAL.merged(over)
+    cols = efficiency_columns(cal, [("nope", "nope", "fp16", "cpu"), ("nope", "nope", "fp16")])
+    assert cols["compute"][0] == pytest.approx(0.123)
+    assert cols["compute"][1] != pytest.approx(0.123)
+
+
+def test_narrow_experts_keep_less_of_the_peak_on_fp8_kernels():
+    small = dep("qwen3-30b-a3b", "B200", "tensorrt-llm", "fp8")
+    dense_70b = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp8")
+    _, expert = layer_shape_factors(small)
+    dense, _ = layer_shape_factors(dense_70b)
+    assert 0.0 < expert[0] < dense[0] <= 1.0
+    # without kernel data the factor is 1 (CPUs, FP32)
+    bare = replace(small, gemm_n_half=None, gemm_k_half=None)
+    assert np.all(np.concatenate(layer_shape_factors(bare)) == 1.0)
+    assert np.all(
+        np.concatenate(
+            layer_shape_factors(dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16"))
+        )
+        == 1.0
+    )
+
+
+def test_packed_4bit_weights_slow_compute_bound_prefill_not_decode_bandwidth():
+    d = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "w4a8")
+    none = replace(d, eff=replace(d.eff, dequant_overhead=np.zeros(1)))
+    pre = prefill_work(1.0, 256.0)
+    assert step_time(d, pre).stage_s[0] > 1.3 * step_time(none, pre).stage_s[0]
+    # more overhead never makes a step faster
+    more = replace(d, eff=replace(d.eff, dequant_overhead=d.eff.dequant_overhead * 2))
+    assert step_time(more, pre).stage_s[0] >= step_time(d, pre).stage_s[0]
+    # a format without packed weights ignores it
+    b = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
+    b2 = replace(b, eff=replace(b.eff, dequant_overhead=np.full(1, 2.0)))
+    assert step_time(b2, pre).stage_s[0] == pytest.approx(step_time(b, pre).stage_s[0])
