@@ -33,6 +33,8 @@ from aidc.catalog.calibration import load_default_calibration
 from aidc.catalog.loader import load_catalog
 from aidc.model.inference import continuous_generation
 from aidc.validation.inference_fit import (
+    LEVEL_PARAMS,
+    PRIORS,
     calibration_from_values,
     fit_calibration,
     fit_data,
@@ -145,11 +147,19 @@ def write_calibration(rows: list[dict[str, str]], path: Path) -> None:
         f"({len(parsed.specs)} rows, {len({x.source for x in parsed.specs})} sources); "
         f"in-sample median APE {100 * float(s['median_ape']):.1f}%"
     )
+    # Parameters the global level does not fit keep their assumed prior as the default.
+    unfitted = {f"inference.{k}" for k in PRIORS if k not in LEVEL_PARAMS["global"]}
+    prior_source = (
+        "assumed prior, not fitted at the global level (aidc.validation.inference_fit.PRIORS; "
+        "fitted only for device kinds and below)"
+    )
     doc = {
         "name": "inference-efficiency",
-        "description": "serving-model efficiencies fitted to the reference measurements (global, engine, accelerator, accelerator.engine.precision)",
+        "description": "serving-model efficiencies fitted to the reference measurements (global, device kind, engine, accelerator, accelerator.engine.precision)",
         "values": {
-            k: {"value": round(float(v), 6), "provenance": "published", "source": source}
+            k: {"value": round(float(v), 6), "provenance": "assumed", "source": prior_source}
+            if k in unfitted
+            else {"value": round(float(v), 6), "provenance": "published", "source": source}
             for k, v in sorted(values.items(), key=lambda kv: (kv[0].count("."), kv[0]))
         },
     }

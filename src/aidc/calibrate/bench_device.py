@@ -36,6 +36,9 @@ class MeasuredDevice:
     memory_bw_bytes_per_s: float
     memory_bytes: float
     how: dict[str, str] = field(default_factory=dict)
+    kind: str = "cpu"
+    """Device class for the efficiency lookup (``inference.<kind>.<param>``): measured
+    devices are the host CPU (a GPU under test resolves to its catalog accelerator)."""
 
     def peak_for(self, precision: Precision) -> float | None:
         if precision in self.peak_flops_per_s:

@@ -123,7 +123,9 @@ def _base_deployment(
         half = half or device.peak_for(Precision.FP32)
         attn = min(half, peak) if half else peak
     stack = load_catalog().software.find(p.engine)
-    eff = efficiency_columns(base, [(str(getattr(device, "id", p.device)), p.engine, fmt.name)])
+    eff = efficiency_columns(
+        base, [(str(getattr(device, "id", p.device)), p.engine, fmt.name, device.kind)]
+    )
     dep = Deployment(
         arch=ArchArrays.from_archs([p.arch]),
         hw=hw,
