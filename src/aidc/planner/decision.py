@@ -53,6 +53,28 @@ def label(d: Design) -> str:
     return f"{d.accelerator} x {d.n_devices} ({plan}, {p.get('deployment', 'on-prem')})"
 
 
+def detailed_label(d: Design) -> str:
+    """:func:`label` with the settings that tell two designs of one plan shape apart."""
+    p = d.plan
+    if d.kind == "training":
+        extra = (
+            f"mb{p.get('micro_batch')}x{p.get('grad_accum')} ZeRO-{p.get('zero_stage')} "
+            f"recompute {p.get('recompute')} {p.get('optimizer')}"
+        )
+    else:
+        extra = f"batch {p.get('batch')} {p.get('batching')}"
+    return f"{label(d)[:-1]}; {extra})"
+
+
+def distinct_labels(designs: list[Design]) -> list[str]:
+    """Labels for a list of designs; those that would read alike get their details."""
+    short = [label(d) for d in designs]
+    counts: dict[str, int] = {}
+    for s in short:
+        counts[s] = counts.get(s, 0) + 1
+    return [detailed_label(d) if counts[s] > 1 else s for d, s in zip(designs, short, strict=True)]
+
+
 def ranking_info(
     names: tuple[str, ...], weights: dict[str, float], scenario: Scenario
 ) -> RankingInfo:
@@ -142,7 +164,7 @@ def _sensitivity(
             price_high=high,
             inputs=inputs,
         )
-    labels = [label(d) for d in feas]
+    labels = distinct_labels(feas)
     args = (cols, names, p_mat, w, method, keys, order, labels)
     flip = flip_analysis(*args, perf_group=perf_group, price_group=price_group, pareto=pareto)
     winner = feas[int(order[0])]
