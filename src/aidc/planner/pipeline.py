@@ -115,7 +115,7 @@ def validation_records(scenario: Scenario, ctx: PlanContext) -> list[dict[str, A
     """The measured error of each model this plan used (training, serving, collectives)."""
     used = {"collectives"}
     if scenario.workloads.training:
-        used.add("training")
+        used |= {"training", "gpu-hours"}
     if scenario.workloads.inference:
         used.add("inference")
     return [
