@@ -222,16 +222,21 @@ class MemoryEstimate:
 
 
 def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
-    """``((N - N_emb) b_w + N_emb b_emb) / (tp pp)``: embeddings and LM head at their own width;
+    """``(N - N_emb) b_w / (tp pp)`` plus the embeddings at their own width, ``N_emb b_emb / tp``
+    (with ``pp > 1`` only the larger of the input embedding and the LM head: they sit on the
+    first and the last stage);
     with data-parallel attention the non-routed layer weights ``N_dense b_w`` are whole on
     every TP rank (TensorRT-LLM builds attention, dense MLPs and shared experts with
     ``overridden_tp_size=1`` under ``enable_attention_dp``)."""
     a, f = dep.arch, dep.fmt
     layers = (a.total_params - a.embed_params) * f.weight_bytes
-    embed = a.embed_params * f.embed_bytes
+    # the input embedding sits on the first pipeline stage and the LM head on the last
+    # (a tied head is repeated there); the most loaded stage holds the larger of the two
+    ends = np.maximum(a.embed_params - a.lm_head_params, a.lm_head_params)
+    embed = np.where(dep.pp > 1, ends, a.embed_params) * f.embed_bytes
     # attention data parallelism keeps the non-routed layer weights whole on every rank
     replicated = _attention_dp(dep) * a.dense_params * f.weight_bytes * (1.0 - 1.0 / dep.tp)
-    return ((layers + embed) / dep.tp + replicated) / dep.pp
+    return (layers / dep.tp + replicated) / dep.pp + embed / dep.tp
 
 
 def _attention_dp(dep: Deployment) -> np.ndarray:
