@@ -278,3 +278,31 @@ def test_shortfall_of_a_fractional_kv_pool_is_positive():
     assert m.shortfall_bytes[0] > 0
     bigger = replace(d, hw=replace(d.hw, memory_bytes=d.hw.memory_bytes + m.shortfall_bytes))
     assert memory_estimate(bigger, batch=16, input_len=2048, output_len=256).fits[0]
+
+
+def test_attention_dp_replicates_dense_weights_and_shards_kv_without_repeats():
+    """Data-parallel attention (MoE): attention, dense MLPs and shared experts stay whole on
+    every rank, routed experts stay sharded; KV heads are not repeated across the group."""
+    d = dep("qwen3-30b-a3b", acc="B200", eng="tensorrt-llm", tp=8)
+    adp = replace(d, attention_dp=np.array([True]))
+    a, f = d.arch, d.fmt
+    extra = weight_bytes_per_device(adp) - weight_bytes_per_device(d)
+    assert extra[0] == pytest.approx(a.dense_params[0] * f.weight_bytes[0] * (1 - 1 / 8))
+    # Qwen3-30B-A3B has 4 KV heads: TP 8 repeats each twice, attention DP does not
+    kv_tp = memory_estimate(d, batch=1, input_len=1, output_len=0).kv_bytes_per_token
+    kv_dp = memory_estimate(adp, batch=1, input_len=1, output_len=0).kv_bytes_per_token
+    assert kv_dp[0] == pytest.approx(kv_tp[0] / 2)
+
+
+def test_pipeline_stage_holds_whole_embedding_or_lm_head():
+    """With pp > 1 the first stage keeps the input embedding and the last the LM head, so
+    the most loaded stage holds the larger of the two rather than 1/pp of both."""
+    d = dep("llama-3.3-70b", eng="tensorrt-llm", pp=4)
+    a, f = d.arch, d.fmt
+    layers = (a.total_params - a.embed_params) * f.weight_bytes / 4
+    ends = max(a.embed_params[0] - a.lm_head_params[0], a.lm_head_params[0]) * f.embed_bytes
+    assert weight_bytes_per_device(d)[0] == pytest.approx(layers[0] + ends[0])
+    one = dep("llama-3.3-70b", eng="tensorrt-llm", pp=1)
+    assert weight_bytes_per_device(one)[0] == pytest.approx(
+        ((a.total_params - a.embed_params) * f.weight_bytes + a.embed_params * f.embed_bytes)[0]
+    )

@@ -18,8 +18,9 @@ quantity is an array over rows (candidates or reference measurements).
   of ``B / pp`` are in flight and every stage stays busy.
 * **Encoders**: one pass over ``B`` sequences; with padding removal (Effective
   Transformer, FasterTransformer EFF-FT) the GEMMs see only real tokens.
-* **Memory per device**: weights ``N b_w / (tp pp)``; KV ``2 L n_kv d b_kv`` per token
-  (``n_kv`` at least one head per TP rank); activations of the largest step; the runtime's
+* **Memory per device**: weights ``N b_w / (tp pp)`` (with data-parallel attention for MoE,
+  the non-routed layer weights whole on each rank); KV ``2 L n_kv d b_kv`` per token
+  (``n_kv`` at least one head per TP rank; no repeats with data-parallel attention); activations of the largest step; the runtime's
   own overhead. Engines either allocate KV for the batch (``exact``) or reserve a pool
   (a share of free or of total memory, as vLLM's ``gpu_memory_utilization`` and
   TensorRT-LLM's ``kv_cache_free_gpu_mem_fraction`` do); the pool bounds concurrency.
@@ -221,18 +222,37 @@ class MemoryEstimate:
 
 
 def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
-    """``((N - N_emb) b_w + N_emb b_emb) / (tp pp)``: embeddings and LM head at their own width."""
+    """``(N - N_emb) b_w / (tp pp)`` plus the embeddings at their own width, ``N_emb b_emb / tp``
+    (with ``pp > 1`` only the larger of the input embedding and the LM head: they sit on the
+    first and the last stage);
+    with data-parallel attention the non-routed layer weights ``N_dense b_w`` are whole on
+    every TP rank (TensorRT-LLM builds attention, dense MLPs and shared experts with
+    ``overridden_tp_size=1`` under ``enable_attention_dp``)."""
     a, f = dep.arch, dep.fmt
-    return ((a.total_params - a.embed_params) * f.weight_bytes + a.embed_params * f.embed_bytes) / (
-        dep.tp * dep.pp
-    )
+    layers = (a.total_params - a.embed_params) * f.weight_bytes
+    # the input embedding sits on the first pipeline stage and the LM head on the last
+    # (a tied head is repeated there); the most loaded stage holds the larger of the two
+    ends = np.maximum(a.embed_params - a.lm_head_params, a.lm_head_params)
+    embed = np.where(dep.pp > 1, ends, a.embed_params) * f.embed_bytes
+    # attention data parallelism keeps the non-routed layer weights whole on every rank
+    replicated = _attention_dp(dep) * a.dense_params * f.weight_bytes * (1.0 - 1.0 / dep.tp)
+    return (layers / dep.tp + replicated) / dep.pp + embed / dep.tp
+
+
+def _attention_dp(dep: Deployment) -> np.ndarray:
+    """1.0 where the deployment serves with data-parallel attention, else 0.0."""
+    if dep.attention_dp is None:
+        return np.zeros_like(dep.tp)
+    return np.asarray(dep.attention_dp, dtype=float)
 
 
 def kv_bytes_per_token_per_device(dep: Deployment) -> np.ndarray:
     """``2 L n_kv d b_kv / (tp pp)``, with at least one KV head per TP rank (0 for encoders,
     which keep no cache between passes)."""
     a = dep.arch
-    heads = np.maximum(a.kv_heads, dep.tp) / a.kv_heads
+    # TP shards heads, so ranks beyond n_kv repeat one; data-parallel attention holds every
+    # head of a rank's own requests, so the TP group repeats none
+    heads = np.where(_attention_dp(dep) > 0, 1.0, np.maximum(a.kv_heads, dep.tp) / a.kv_heads)
     return np.where(
         a.causal, a.kv_elems_per_token * heads * dep.fmt.kv_bytes / dep.tp / dep.pp, 0.0
     )

@@ -212,6 +212,9 @@ class Deployment:
     pp: np.ndarray
     gemm_n_half: np.ndarray | None = None  # GEMM output columns at half efficiency (kernel data)
     gemm_k_half: np.ndarray | None = None  # GEMM inner dimension at half efficiency
+    # bool: attention, dense MLPs and shared experts replicated on every TP rank, each rank
+    # attending its own requests (MoE attention data parallelism); None: all False
+    attention_dp: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -228,6 +231,7 @@ class Deployment:
             pp=self.pp[idx],
             gemm_n_half=None if self.gemm_n_half is None else self.gemm_n_half[idx],
             gemm_k_half=None if self.gemm_k_half is None else self.gemm_k_half[idx],
+            attention_dp=None if self.attention_dp is None else self.attention_dp[idx],
         )
 
 

@@ -78,8 +78,11 @@ def prepare(specs: Sequence[RowSpec], catalog: Catalog, calibration: Calibration
             if name in s.engine_overrides:
                 col[i] = s.engine_overrides[name]
         fields[name] = col.astype(bool) if name == "fused_attention" else col
+    adp = np.array([s.attention_dp for s in specs], dtype=bool)
     return PreparedRows(
-        specs=tuple(specs), base=replace(dep, engine=replace(eng, **fields)), keys=keys
+        specs=tuple(specs),
+        base=replace(dep, engine=replace(eng, **fields), attention_dp=adp),
+        keys=keys,
     )
 
 

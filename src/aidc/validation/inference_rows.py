@@ -219,6 +219,7 @@ class RowSpec:
     remove_padding: bool
     engine_overrides: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    attention_dp: bool = False  # MoE served with data-parallel attention (see the row notes)
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,10 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
     ):
         overrides["fused_attention"] = 0.0  # eager attention before scaled_dot_product_attention
         notes.append("PyTorch before 2.0: unfused attention")
+    # the source's notes say when MoE models ran with data-parallel attention
+    attention_dp = arch.is_moe and bool(
+        re.search(r"MoE runs use attention DP", row.get("notes") or "", re.I)
+    )
     remove_padding = bool(
         re.search(r"remove-padding|eff-ft|effective", engine_text, re.I)
         or re.search(r"is_remove_padding\s*=\s*1", row.get("notes") or "")
@@ -322,6 +327,7 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
             remove_padding,
             overrides,
             tuple(notes),
+            attention_dp,
         )
 
     real_len = None
