@@ -56,11 +56,7 @@ from aidc.model.transformer import param_counts
 from aidc.planner.common import best_per_group
 from aidc.planner.infra_facts import BYTES_PER_TOKEN_TEXT, infra_facts
 from aidc.planner.infrastructure import checkpoint_design
-from aidc.search.training_space import (
-    DEFAULT_GLOBAL_BATCH_TOKENS,
-    MIN_BATCH_TOKENS_PER_DEVICE,
-    enumerate_training_space,
-)
+from aidc.search.training_space import enumerate_training_space, global_batch_rule
 from aidc.spec.scenario import CheckpointPolicy, PriceOverrides, TrainingWorkload
 from aidc.units import DAY, GIGA, HOUR, TERA
 
@@ -145,11 +141,8 @@ def evaluate(
                 print(f"{r['row_id']:6s} {name[:28]:28s} skipped: {why}")
             continue
         seq = int(r["seq_len"]) if r["seq_len"] else DEFAULTS.seq_len
-        stated = parse_amount(r["global_batch_tokens"])
         # a stated batch is used as is; otherwise the planner's rule, growing with the cluster
-        gbt, floor = (
-            (stated, 0.0) if stated else (DEFAULT_GLOBAL_BATCH_TOKENS, MIN_BATCH_TOKENS_PER_DEVICE)
-        )
+        gbt, floor = global_batch_rule(parse_amount(r["global_batch_tokens"]))
         speeds = fastest_per_count(arch, acc, seq, max(1, round(gbt / seq)), floor)
         if not speeds:
             print(f"{r['row_id']:6s} {name[:28]:28s} skipped: no feasible plan")

@@ -26,11 +26,7 @@ from aidc.planner.context import PlanContext, candidate_accelerators
 from aidc.planner.infra_facts import infra_facts
 from aidc.planner.infrastructure import training_infrastructure_metrics
 from aidc.planner.result import Design, WorkloadDecision
-from aidc.search.training_space import (
-    DEFAULT_GLOBAL_BATCH_TOKENS,
-    MIN_BATCH_TOKENS_PER_DEVICE,
-    enumerate_training_space,
-)
+from aidc.search.training_space import enumerate_training_space, global_batch_rule
 from aidc.spec.scenario import Scenario, TrainingWorkload
 from aidc.units import DAY, GiB
 
@@ -51,7 +47,8 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
     precision = Precision(w.precision)
     accs = candidate_accelerators(ctx.catalog, scenario.constraints, precision, "training")
     total_tokens = w.total_tokens()
-    gbt = w.global_batch_tokens or DEFAULT_GLOBAL_BATCH_TOKENS
+    # a workload without a stated batch trains with one that grows with the cluster
+    gbt, min_tokens_per_device = global_batch_rule(w.global_batch_tokens)
     gbs = max(1, round(gbt / w.seq_len))
     pc = param_counts(arch)
     requirements = {
@@ -86,8 +83,7 @@ def plan_training(w: TrainingWorkload, scenario: Scenario, ctx: PlanContext) -> 
         max_devices=scenario.constraints.max_devices,
         recompute=w.recompute,
         n_experts=arch.n_experts,
-        # a workload without a stated batch trains with one that grows with the cluster
-        min_batch_tokens_per_device=0.0 if w.global_batch_tokens else MIN_BATCH_TOKENS_PER_DEVICE,
+        min_batch_tokens_per_device=min_tokens_per_device,
     )
     links = {lk.id: lk for lk in ctx.catalog.links}
     kernels = [select_kernel_efficiency(ctx.kernel_efficiency, a) for a in accs]

@@ -60,6 +60,15 @@ def default_global_batch_tokens(n_devices: float) -> float:
     return max(DEFAULT_GLOBAL_BATCH_TOKENS, MIN_BATCH_TOKENS_PER_DEVICE * float(n_devices))
 
 
+def global_batch_rule(stated_tokens: float | None) -> tuple[float, float]:
+    """``(global batch tokens, min_batch_tokens_per_device)`` for
+    :func:`enumerate_training_space`: a stated batch as is, otherwise the default rule of
+    :func:`default_global_batch_tokens` (it grows with the cluster)."""
+    if stated_tokens:
+        return stated_tokens, 0.0
+    return DEFAULT_GLOBAL_BATCH_TOKENS, MIN_BATCH_TOKENS_PER_DEVICE
+
+
 PLAN_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vp", "micro_batch", "zero_stage", "recompute")
 
 
