@@ -32,7 +32,8 @@ class PlanContext:
     calibration: Calibration
     models: dict[str, ModelArch]  # workload name -> resolved architecture
     facility: FacilityParams
-    # kernel-efficiency data for the training model (catalog/data/kernel_efficiency.yaml)
+    # kernel-efficiency data (catalog/data/kernel_efficiency.yaml): the training model's GEMM
+    # and attention efficiencies, the serving model's GEMM shape half-points
     kernel_efficiency: tuple[KernelEfficiency, ...] = field(default_factory=load_kernel_efficiency)
 
     def price_usd(self, acc: Accelerator, overrides: PriceOverrides) -> float:

@@ -165,6 +165,7 @@ def _deployment(ctx: PlanContext, arch: ModelArch, cands: list[_Candidate]) -> D
         pp=np.ones(len(cands)),
         links=links,
         efficiency=efficiency_columns(ctx.calibration, keys),
+        kernel_records=ctx.kernel_efficiency,
     )
 
 

@@ -40,6 +40,11 @@ PRIORS: dict[str, float] = {
     "collective_latency_us": 15.0,
     "dequant_overhead": 0.05,
 }
+"""``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
+allocator pools, buffers) is a property of the software, so its starting value is the
+engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
+engine and (accelerator, engine, precision) levels. A global value would let the few
+rows that report memory for one engine set it for every other engine."""
 KIND_PRIORS: dict[str, dict[str, float]] = {
     # device kind -> key-unit priors of the kind level (inference.<kind>.<param>)
     "cpu": {"compute_efficiency": 0.3, "dequant_overhead": 0.75},
@@ -58,12 +63,9 @@ formats with ``unpacked_weights``): about three instructions per weight (shift o
 8 bit, the group scale) shared by the rows of the kernel's tile; an ARM i8mm micro-kernel
 tiles 4 rows (KleidiAI's 4x4x32 and 8x4x32 int4 kernels), so ~3/4 of the math is added on
 a CPU, while a GPU tile of 64-256 rows makes it a few percent (the global 0.05). Assumed
-figures, not fitted to reference rows; the fit moves them where CPU rows are trained on."""
-"""``memory_overhead_gb`` has no global prior: a runtime's own memory (CUDA context,
-allocator pools, buffers) is a property of the software, so its starting value is the
-engine's ``runtime_memory_gb`` (catalog ``software.yaml``), and it is fitted only at the
-engine and (accelerator, engine, precision) levels. A global value would let the few
-rows that report memory for one engine set it for every other engine."""
+figures, not fitted; but they were chosen with the on-device reference rows in view, so the
+leave-one-source-out error on those rows is not a held-out test. The fit moves them where
+CPU rows are trained on."""
 BOUNDS: dict[str, tuple[float, float]] = {
     "compute_efficiency": (0.05, 0.95),
     "memory_bw_efficiency": (0.1, 0.98),
