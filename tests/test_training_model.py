@@ -396,3 +396,12 @@ def test_expert_states_shard_over_the_expert_data_parallel_ranks():
     )
     assert est.memory_weights_bytes[1] < 0.5 * est.memory_weights_bytes[0]
     assert est.memory_optimizer_bytes[1] == pytest.approx(est.memory_optimizer_bytes[0])
+
+
+def test_attention_head_dim_factor_is_one_at_the_records_head_dim_and_below_it_for_small_heads():
+    from aidc.model.efficiency import attention_head_dim_factor
+
+    f = attention_head_dim_factor(np.array([32.0, 64.0, 96.0, 128.0, 256.0]))
+    assert f[3] == pytest.approx(1.0) and f[4] == pytest.approx(1.0)  # capped at 128
+    assert np.all(np.diff(f[:4]) > 0)  # smaller heads, less efficient
+    assert 0.75 < f[1] < 0.9  # head dim 64: ~0.82 of head dim 128 (measured)

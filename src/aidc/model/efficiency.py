@@ -10,8 +10,10 @@ measured kernel timings) and are gathered here into per-candidate arrays:
   memory bandwidth and ``t_0`` a fixed per-call overhead (launch, tail wave). Small
   dimensions starve the tensor cores (tile quantisation, short main loops), which the
   saturating factors capture;
-* fused (Flash) attention runs at ``e(s) = e_max * s / (s + s_half)`` of peak in the
-  forward pass and ``backward_relative`` times that in the backward pass.
+* fused (Flash) attention runs at ``e(s, d) = e_max * s / (s + s_half) * g(d) / g(128)`` of
+  peak in the forward pass and ``backward_relative`` times that in the backward pass, with
+  ``g(d) = min(d, 128) / (min(d, 128) + d_half)`` the head-dimension factor
+  (:data:`ATTENTION_HEAD_DIM_HALF`; the records are measured at head dim 128).
 
 ``scale`` multiplies both efficiencies: the fraction of kernel speed that a training
 framework keeps between kernels (launch gaps, synchronisation, power-capped clocks); it
@@ -30,6 +32,21 @@ from aidc.catalog.schema import Precision
 from aidc.units import MICROSECOND
 
 ArrayLike = np.ndarray | float
+
+ATTENTION_REFERENCE_HEAD_DIM = 128.0
+"""Head dimension of the attention kernel records' measurements."""
+ATTENTION_HEAD_DIM_HALF = 36.0
+"""Head dimension at which a FlashAttention kernel's efficiency halves, saturating at 128.
+
+Each tile of a flash-attention kernel does ``O(d)`` matmul work per score element against
+``O(1)`` softmax work (exponentials, rescaling, row max/sum), so small heads spend a larger
+share of time off the tensor cores. Measured: in aiconfigurator-core 0.12.0's H100 SXM
+context-attention latencies of vLLM's FlashAttention kernel
+(``h100_sxm/attention/vllm/0.14.0/context_attention_perf.parquet``, same batch, sequence
+length and heads, sequence >= 1024) head dim 64 runs at 0.81-0.83 of head dim 128's
+FLOP/s, giving ``d_half = 36``; head dims 192 and 256 run at 0.95-1.05 of head dim 128,
+hence the cap at 128. FlashAttention-2 on A100 shows the same ordering (Dao 2023,
+arXiv 2307.08691, Fig. 4: head dim 64 below head dim 128 at every sequence length)."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +134,20 @@ def gemm_time_s(
     return np.where(flops > 0, np.maximum(compute, traffic) + eff.gemm_overhead_s, 0.0)
 
 
+def attention_head_dim_factor(head_dim: ArrayLike) -> np.ndarray:
+    """``g(d) / g(128)``: attention efficiency at head dim ``d`` relative to the records'."""
+    d = np.minimum(np.maximum(np.asarray(head_dim, dtype=float), 1.0), ATTENTION_REFERENCE_HEAD_DIM)
+    ref = ATTENTION_REFERENCE_HEAD_DIM
+    return (d / (d + ATTENTION_HEAD_DIM_HALF)) / (ref / (ref + ATTENTION_HEAD_DIM_HALF))
+
+
 def attention_efficiency(
-    seq_len: ArrayLike, eff: KernelEfficiencyArrays, scale: ArrayLike = 1.0
+    seq_len: ArrayLike,
+    eff: KernelEfficiencyArrays,
+    scale: ArrayLike = 1.0,
+    head_dim: ArrayLike = ATTENTION_REFERENCE_HEAD_DIM,
 ) -> np.ndarray:
-    """Forward efficiency of fused attention at sequence length ``seq_len`` (keys seen)."""
+    """Forward efficiency of fused attention at sequence length ``seq_len`` (keys seen)
+    and head dimension ``head_dim``."""
     s = np.maximum(np.asarray(seq_len, dtype=float), 1.0)
-    return eff.attn_max * scale * s / (s + eff.attn_seq_half)
+    return eff.attn_max * scale * s / (s + eff.attn_seq_half) * attention_head_dim_factor(head_dim)

@@ -191,7 +191,7 @@ def layer_times(
     if inp.flash_attention:
         ctx = attention_context(s, arch.kind == "decoder")
         flops = 4.0 * T * ctx * heads * d
-        e_fwd = attention_efficiency(s, inp.kernels, attention_scale)
+        e_fwd = attention_efficiency(s, inp.kernels, attention_scale, head_dim=d)
         attn_fwd = flops / (inp.attn_peak_flops_per_s * e_fwd)
         attn_bwd = (
             FLASH_BACKWARD_FLOP_RATIO
