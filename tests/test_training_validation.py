@@ -14,6 +14,8 @@ from aidc.calibrate.reference import (
     parse_measurement,
     parse_run,
     resolve_accelerator,
+    scaleout_link_for,
+    scaleout_share_for,
 )
 from aidc.calibrate.training_validation import validate_rows
 from aidc.catalog import load_catalog
@@ -70,6 +72,21 @@ def test_lenient_numbers(cell, value):
 )
 def test_reference_hardware_maps_to_catalog(text, expected):
     assert resolve_accelerator(CAT, text).id == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "link", "share"),
+    [
+        ("1600 Gbps RoCE", "roce-200g", 1.0),  # a node's total over its 8 GPUs
+        ("NVLink intra-node; 400 Gb/s/GPU RDMA inter-node", "ib-ndr", 1.0),
+        ("Omni-Path 4 x 100 Gbps per node", "ib-edr", 0.5),  # 4 NICs for 8 GPUs
+        ("8 x 200 Gbps per node", "ib-hdr", 1.0),
+    ],
+)
+def test_interconnect_text_gives_link_and_nic_share(text, link, share):
+    acc = CAT.accelerators.get("A100-SXM-80GB")
+    assert scaleout_link_for(text, acc)[0] == link
+    assert scaleout_share_for(text, acc) == pytest.approx(share)
 
 
 def test_unknown_hardware_is_skipped_with_reason():

@@ -79,6 +79,7 @@ class TrainingRun:
     arch: ModelArch | None = None
     accelerator: Accelerator | None = None
     scaleout_link: str = "ib-ndr"
+    scaleout_share: float = 1.0  # scale-out bandwidth per device / one port of the link
     n_devices: int = 0
     tp: int = 1
     pp: int = 1
@@ -189,22 +190,48 @@ def scaleout_link_for(interconnect: str, acc: Accelerator) -> tuple[str, str | N
     """The scale-out link a row's interconnect text names, and an assumption if guessed.
 
     ``'1600 Gbps RoCE'`` (a node's total, above any single NIC) is split over the node's
-    devices; ``'400 Gb/s/GPU RDMA'`` is per device. RoCE maps to the RoCE link of that
-    rate, anything else to InfiniBand. Unstated: HDR (200 Gb/s per device) for parts up
-    to 2021, NDR (400 Gb/s) after, as in NVIDIA's DGX A100 and DGX H100 reference designs.
+    devices; ``'400 Gb/s/GPU RDMA'`` is per device; ``'4 x 100 Gbps per node'`` is a
+    node's NICs (see :func:`scaleout_share_for` for fewer NICs than devices). RoCE maps
+    to the RoCE link of that rate, anything else (InfiniBand, Omni-Path) to InfiniBand.
+    Unstated: HDR (200 Gb/s per device) for parts up to 2021, NDR (400 Gb/s) after, as
+    in NVIDIA's DGX A100 and DGX H100 reference designs.
     """
     text = interconnect.lower()
-    m = re.search(r"(\d+)\s*g(?:b|bit)?(?:ps|/s)", text)
-    if not m:
+    per_device = _per_device_gbps(text, acc)
+    if per_device is None:
         link = "ib-hdr" if acc.release_year <= 2021 else "ib-ndr"
         return link, f"scale-out network not stated: {link} per device"
-    rate = float(m.group(1))
-    if rate > 800:
-        rate /= acc.devices_per_node
-    rate = min((100, 200, 400, 800), key=lambda r: abs(r - rate))
+    rate = _link_rate_gbps(per_device)
     if "roce" in text or "ethernet" in text:
         return f"roce-{int(rate)}g", None
     return {100: "ib-edr", 200: "ib-hdr", 400: "ib-ndr", 800: "ib-xdr"}[rate], None
+
+
+def scaleout_share_for(interconnect: str, acc: Accelerator) -> float:
+    """Scale-out bandwidth per device relative to one port of the row's link: below 1
+    where a node has fewer NICs than devices (``'4 x 100 Gbps per node'`` on 8 GPUs:
+    0.5), since all the node's devices run their collectives at once and share them."""
+    per_device = _per_device_gbps(interconnect.lower(), acc)
+    if per_device is None:
+        return 1.0
+    return min(1.0, per_device / _link_rate_gbps(per_device))
+
+
+def _link_rate_gbps(per_device_gbps: float) -> int:
+    """The catalog port rate (Gb/s) nearest a per-device rate, at least 100 Gb/s."""
+    return min((100, 200, 400, 800), key=lambda r: abs(r - max(per_device_gbps, 100.0)))
+
+
+def _per_device_gbps(text: str, acc: Accelerator) -> float | None:
+    """Scale-out Gb/s per device an interconnect text states (None if it states none)."""
+    m = re.search(r"(?:(\d+)\s*[x×]\s*)?(\d+)\s*g(?:b|bit)?(?:ps|/s)", text)
+    if not m:
+        return None
+    rate = float(m.group(2)) * float(m.group(1) or 1)
+    per_node = re.search(r"(?:per|/)\s*node", text[m.end() :]) is not None
+    if per_node or rate > 800:
+        rate /= acc.devices_per_node
+    return rate
 
 
 def _arch_for_row(row: Mapping[str, str], catalog: Catalog) -> tuple[ModelArch | None, list[str]]:
@@ -324,6 +351,7 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
         arch=arch,
         accelerator=acc,
         scaleout_link=link,
+        scaleout_share=scaleout_share_for(row.get("interconnect", ""), acc),
         n_devices=n,
         tp=tp,
         pp=pp,

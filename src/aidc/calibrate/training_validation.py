@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -124,6 +124,11 @@ def prepare_row(
         links,
         run.scaleout_link,
     ).take(np.zeros(len(plan), dtype=np.int64))
+    if run.scaleout_share != 1.0:  # fewer NICs than devices per node: they share them
+        hw = replace(
+            dev.hw, scaleout_bw_bytes_per_s=dev.hw.scaleout_bw_bytes_per_s * run.scaleout_share
+        )
+        dev = replace(dev, hw=hw)
     settings = TrainingSettings(
         seq_len=run.seq_len,
         optimizer=run.optimizer,
