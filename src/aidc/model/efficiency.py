@@ -15,9 +15,10 @@ measured kernel timings) and are gathered here into per-candidate arrays:
   ``g(d) = min(d, 128) / (min(d, 128) + d_half)`` the head-dimension factor
   (:data:`ATTENTION_HEAD_DIM_HALF`; the records are measured at head dim 128).
 
-``scale`` multiplies both efficiencies: the fraction of kernel speed that a training
-framework keeps between kernels (launch gaps, synchronisation, power-capped clocks); it
-is a calibration value, not a kernel property.
+``scale`` multiplies an efficiency: the fraction of kernel-benchmark speed a training
+run keeps (launch gaps, synchronisation, power-capped clocks); it is a calibration
+value, not a kernel property. The training model gives GEMMs and attention separate
+scales (see :func:`aidc.model.training.estimate_training`).
 """
 
 from __future__ import annotations

@@ -364,10 +364,17 @@ def estimate_training(
     # FP8 training GEMMs (per-tensor scaled) relative to the kernel records' FP8 GEMMs,
     # which come from inference engines' per-token/per-channel-scaled kernels.
     gemm_scale = scale * (cal.fp8_gemm_scale if settings.precision == Precision.FP8 else 1.0)
+    # The per-architecture sustained-compute factor scales the GEMMs only: it is what
+    # dense GEMMs keep of their kernel benchmarks under a training run's sustained
+    # full-tensor-core load (power-capped clocks), and the GEMMs dominate the runs it is
+    # fitted to. Fused attention, a different kernel at a lower tensor-core duty (its
+    # softmax work runs on the CUDA cores), keeps its own achieved/benchmark factor,
+    # common to all architectures; multiplying the two let the GEMM factor of one GPU
+    # generation mis-scale the attention of long-sequence runs on it.
     lt = layer_times(
         inp,
         gemm_scale=gemm_scale,
-        attention_scale=scale * cal.attention_scale,
+        attention_scale=cal.attention_scale,
         elementwise_traffic_factor=elementwise,
         memory_bw_efficiency=cal.memory_bw_efficiency,
         tp_link=tp_link,
