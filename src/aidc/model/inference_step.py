@@ -174,6 +174,7 @@ class EngineArrays:
     kv_fraction: np.ndarray
     kv_block_tokens: np.ndarray
     runtime_memory_bytes: np.ndarray
+    kv_static_tokens: np.ndarray  # KV allocated per sequence for at least this many tokens
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)
