@@ -90,3 +90,41 @@ def test_packed_4bit_weights_slow_compute_bound_prefill_not_decode_bandwidth():
     b = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
     b2 = replace(b, eff=replace(b.eff, dequant_overhead=np.full(1, 2.0)))
     assert step_time(b2, pre).stage_s[0] == pytest.approx(step_time(b, pre).stage_s[0])
+
+
+def test_static_kv_cache_is_held_whole_and_fp32_for_dynamic_quant_on_executorch():
+    from aidc.model.inference import memory_estimate
+
+    q = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "w4a8")
+    assert q.fmt.kv_bytes[0] == 4.0  # the 8da4w export runs in fp32
+    b = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
+    assert b.fmt.kv_bytes[0] == 2.0  # no dynamic quantization: the format's own width
+    static = CAT.software.get("executorch").kv_static_tokens
+    short = memory_estimate(q, batch=1.0, input_len=64.0, output_len=64.0)
+    assert short.kv_bytes[0] == pytest.approx(static * short.kv_bytes_per_token[0])
+    long = memory_estimate(q, batch=1.0, input_len=3000.0, output_len=1000.0)
+    assert long.kv_bytes[0] == pytest.approx(4000.0 * long.kv_bytes_per_token[0])
+    # an engine without a static cache holds only the request's tokens
+    g = dep("llama-3.2-1b", "A100-SXM-80GB", "fastertransformer", "int8")
+    assert g.fmt.kv_bytes[0] == 2.0
+    m = memory_estimate(g, batch=1.0, input_len=64.0, output_len=64.0)
+    assert m.kv_bytes[0] == pytest.approx(128.0 * m.kv_bytes_per_token[0])
+
+
+def test_w4a8_weights_carry_an_fp32_scale_per_32():
+    assert serve_format("w4a8").weight_bytes == pytest.approx(0.5 + 4.0 / 32.0)
+
+
+def test_unfused_attention_runs_at_gemm_efficiency_with_short_head_dim_penalty():
+    from aidc.model.inference_step import attention_efficiency, encoder_work
+
+    fused = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "fp16")
+    unfused = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "tf32")
+    work = encoder_work(np.ones(1), np.full(1, 384.0), np.full(1, 384.0), np.zeros(1, bool))
+    assert attention_efficiency(fused, work)[0] == pytest.approx(fused.eff.attention[0])
+    e = attention_efficiency(unfused, work)[0]
+    # two batched GEMMs with k = 64 or n = 64: below the large-GEMM efficiency
+    assert 0.0 < e < unfused.eff.compute[0]
+    # SIMT fp32 GEMMs carry no tile data: the plain GEMM efficiency
+    f32 = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "fp32")
+    assert attention_efficiency(f32, work)[0] == pytest.approx(f32.eff.compute[0])

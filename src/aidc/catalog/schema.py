@@ -265,6 +265,18 @@ class SoftwareStack(Record):
     runtime_memory_bytes: float | None = Field(
         default=None, ge=0, description="context, workspaces and buffers outside weights and KV"
     )
+    kv_static_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="KV cache allocated once per sequence for this many tokens (a static "
+        "buffer of the exported maximum context); requests longer than it need a larger one",
+    )
+    dynamic_quant_kv_bytes: float | None = Field(
+        default=None,
+        gt=0,
+        description="KV-cache element width with dynamically quantized integer formats "
+        "(engines whose quantized graphs run in fp32 keep an fp32 cache)",
+    )
 
 
 class StorageSystem(Record):

@@ -74,6 +74,7 @@ GENERIC_ENGINE = {
     "kv_memory_fraction": 0.9,
     "kv_block_tokens": 16.0,
     "runtime_memory_bytes": 1.0 * GIGA,
+    "kv_static_tokens": 0.0,
 }
 """Assumed generic engine for records that give no serving facts: a fused C++ runtime
 (FasterTransformer counts 6 GEMMs + 6 kernels per layer, docs/bert_guide.md), vLLM's
@@ -117,6 +118,7 @@ def engine_arrays(
         kv_fraction=np.array([_get(s, "kv_memory_fraction") for s in stacks]),
         kv_block_tokens=np.array([_get(s, "kv_block_tokens") for s in stacks]),
         runtime_memory_bytes=np.array([_get(s, "runtime_memory_bytes") for s in stacks]),
+        kv_static_tokens=np.array([_get(s, "kv_static_tokens") for s in stacks]),
     )
 
 
@@ -145,6 +147,17 @@ def gemm_shape_half_points(
         n_half.append(curve.n_half)
         k_half.append(curve.k_half)
     return np.array(n_half, dtype=float), np.array(k_half, dtype=float)
+
+
+def _kv_bytes(engine: SoftwareStack | None, fmt: ServeFormat) -> float:
+    """KV-cache element width: the format's, or the engine's float width where it runs
+    dynamically quantized integer formats (those with activation quantization kernels) in
+    a wider float type (ExecuTorch's XNNPACK Llama recipes export 8da4w models with
+    ``-d fp32``, so their cache is fp32)."""
+    wide = None if engine is None else engine.dynamic_quant_kv_bytes
+    if wide is not None and fmt.quant_kernels_per_layer > 0:
+        return float(wide)
+    return fmt.kv_bytes
 
 
 def build_deployment(
@@ -184,7 +197,7 @@ def build_deployment(
             weight_bytes=np.array([f.weight_bytes for f in formats]),
             embed_bytes=np.array([f.embed_bytes for f in formats]),
             act_bytes=np.array([f.act_bytes for f in formats]),
-            kv_bytes=np.array([f.kv_bytes for f in formats]),
+            kv_bytes=np.array([_kv_bytes(e, f) for e, f in zip(engines, formats, strict=True)]),
             gemm_flop_factor=np.array([f.gemm_flop_factor for f in formats]),
             quant_kernels_per_layer=np.array([f.quant_kernels_per_layer for f in formats]),
             unpacked_weights=np.array([f.unpacked_weights for f in formats], dtype=bool),
@@ -282,7 +295,8 @@ def memory_estimate(
     input_len: np.ndarray | float,
     output_len: np.ndarray | float,
 ) -> MemoryEstimate:
-    """Memory per device for ``batch`` requests of ``input_len + output_len`` tokens."""
+    """Memory per device for ``batch`` requests of ``input_len + output_len`` tokens (an
+    engine with a static KV cache holds ``max(n_in + n_out, kv_static_tokens)`` per request)."""
     eng = dep.engine
     b = np.asarray(batch, float) + 0.0 * dep.tp
     n_in = np.asarray(input_len, float) + 0.0 * dep.tp
@@ -308,10 +322,12 @@ def memory_estimate(
     )
     # models that keep no KV cache (encoders) reserve no pool for one
     pool = np.where(kv_tok > 0, np.maximum(pool, 0.0), 0.0)
+    # a static cache (exported maximum context) is held whole whatever the request's length
+    held = np.maximum(seq, eng.kv_static_tokens)
     per_request = (
-        np.where(pooled, np.ceil(seq / eng.kv_block_tokens) * eng.kv_block_tokens, seq) * kv_tok
+        np.where(pooled, np.ceil(seq / eng.kv_block_tokens) * eng.kv_block_tokens, held) * kv_tok
     )
-    kv_exact = b * seq * kv_tok
+    kv_exact = b * held * kv_tok
     kv = np.where(pooled, pool, kv_exact)
     used = fixed + kv
     room = np.where(pooled, pool, np.maximum(cap - fixed, 0.0))

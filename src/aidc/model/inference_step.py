@@ -174,6 +174,7 @@ class EngineArrays:
     kv_fraction: np.ndarray
     kv_block_tokens: np.ndarray
     runtime_memory_bytes: np.ndarray
+    kv_static_tokens: np.ndarray  # KV allocated per sequence for at least this many tokens
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)
@@ -456,6 +457,24 @@ def pp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     return bw, np.where(inside, up_lat, hw.scaleout_latency_s)
 
 
+def attention_efficiency(dep: Deployment, work: StepWork) -> np.ndarray:
+    """Share of the attention peak the score and value products reach.
+
+    Fused kernels (FlashAttention, TensorRT fused MHA): the calibrated attention
+    efficiency. Unfused attention runs two batched GEMMs per head through the GEMM
+    library, ``Q K^T`` (``n = s_k`` outputs over ``k = d``) and ``P V`` (``n = d`` over
+    ``k = s_k``), with equal FLOPs: the GEMM efficiency ``e_max`` times the harmonic mean
+    of the two shape factors (FasterTransformer's unfused path calls
+    ``cublasGemmStridedBatchedEx`` for both, and eager frameworks ``bmm``/``matmul``).
+    """
+    keys = work.qk_pairs / np.maximum(work.tokens, 1.0)  # mean keys per query
+    d = dep.arch.head_dim
+    f_qk = _shape_factor(dep, keys, d)
+    f_pv = _shape_factor(dep, d, keys)
+    unfused = dep.eff.compute * 2.0 / (1.0 / f_qk + 1.0 / f_pv)
+    return np.where(dep.engine.fused_attention, dep.eff.attention, unfused)
+
+
 def step_time(dep: Deployment, work: StepWork) -> StepTime:
     """Time of one step doing ``work`` (per micro-batch) on ``dep``. See the module docstring."""
     a, hw, f, e, eng = dep.arch, dep.hw, dep.fmt, dep.eff, dep.engine
@@ -499,7 +518,12 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     score_bytes = np.where(
         eng.fused_attention, 0.0, 4.0 * work.qk_pairs * heads_dev * np.maximum(f.act_bytes, 2.0)
     )
-    t_attn = _roofline(a_flops, kv_bytes + score_bytes, dep.attn_peak_flops_per_s * e.attention, bw)
+    t_attn = _roofline(
+        a_flops,
+        kv_bytes + score_bytes,
+        dep.attn_peak_flops_per_s * attention_efficiency(dep, work),
+        bw,
+    )
 
     # element-wise passes
     ffn_width = np.where(is_moe, k * a.expert_ffn + a.ffn * (a.moe_layers < L), a.ffn)

@@ -16,7 +16,13 @@ the matrix multiplies run at:
   dynamic scales): four extra memory-bound kernels per layer (FP8/FP4 engines fold static
   scales into the GEMM epilogues).
 * **W4A8** (int4 weights, int8 activations; e.g. SpinQuant/QAT in ExecuTorch, arXiv
-  2405.16406): int8 GEMMs, 4-bit weight bytes.
+  2405.16406): int8 GEMMs, 4-bit weights in groups of 32 with an fp32 scale each
+  (``0.5 + 4/32`` B): the scheme of Meta's quantized Llama 3.2 (ExecuTorch
+  examples/models/llama/README.md: "4-bit groupwise ... group size of 32"; torchao's
+  ``Int8DynActInt4WeightQuantizer`` keeps ``scales_precision=torch.float32``). The
+  published PTE sizes agree: 1,083 MiB (1B) and 2,435 MiB (3B) against 1,081 and 2,432
+  MiB from these bytes and the tied embedding at 16 bit once (the same bytes as its two
+  8-bit per-channel copies there, the lookup table and the classifier).
 * **FP4** (NVFP4 W4A4: e2m1 values with an fp8 scale per 16, NVIDIA Blackwell): ``0.5 +
   1/16`` B per element, GEMMs at the fp4 peak, FP8 KV cache in NVIDIA's ModelOpt checkpoints.
 * **KV-cache quantization**: the cache may be stored at fp8/int8 (1 B) independently of the
@@ -68,6 +74,7 @@ class ServeFormat:
 
 _INT4_GROUP = 0.5 + 2.0 / 128.0  # 4-bit values + one fp16 scale per 128 weights
 _NVFP4 = 0.5 + 1.0 / 16.0  # 4-bit values + one fp8 scale per 16 elements
+_INT4_G32_FP32 = 0.5 + 4.0 / 32.0  # torchao 8da4w: 4-bit values + one fp32 scale per 32
 
 FORMATS: dict[str, ServeFormat] = {
     f.name: f
@@ -113,7 +120,7 @@ FORMATS: dict[str, ServeFormat] = {
         ServeFormat(
             "w4a8",
             Precision.INT8,
-            _INT4_GROUP,
+            _INT4_G32_FP32,
             1.0,
             2.0,
             quant_kernels_per_layer=4.0,
