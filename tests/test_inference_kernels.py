@@ -11,7 +11,7 @@ from aidc.catalog import load_catalog
 from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
 from aidc.model.inference import build_deployment
-from aidc.model.inference_step import layer_shape_factors, prefill_work, step_time
+from aidc.model.inference_step import decode_work, layer_shape_factors, prefill_work, step_time
 from aidc.model.serve_format import serve_format
 
 CAT = load_catalog()
@@ -90,3 +90,32 @@ def test_packed_4bit_weights_slow_compute_bound_prefill_not_decode_bandwidth():
     b = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
     b2 = replace(b, eff=replace(b.eff, dequant_overhead=np.full(1, 2.0)))
     assert step_time(b2, pre).stage_s[0] == pytest.approx(step_time(b, pre).stage_s[0])
+
+
+def test_fp4_gemms_keep_less_of_their_peak_than_16_bit_ones():
+    """Measured NVFP4 GEMMs on a B200 reach a smaller share of the FP4 peak than BF16
+    GEMMs of the BF16 peak (kernel_efficiency.yaml): the serving model's e_max follows."""
+    fp4 = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp4")
+    bf16 = dep("llama-3.3-70b", "B200", "tensorrt-llm", "bf16")
+    assert 0.5 < fp4.gemm_relative_max[0] < 0.9
+    assert bf16.gemm_relative_max[0] == 1.0
+    cpu = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
+    assert cpu.gemm_relative_max[0] == 1.0
+    # a compute-bound prefill on FP4 is slowed by exactly that ratio (GEMM part)
+    work = prefill_work(8.0, 4096.0)
+    flat = replace(fp4, gemm_relative_max=None)
+    assert step_time(fp4, work).gemm_s[0] > step_time(flat, work).gemm_s[0] * 1.2
+
+
+def test_grace_hosted_devices_pay_more_host_time_per_step():
+    """GB200's Grace host runs PyTorch host code ~2.75x slower than an x86 DGX host
+    (catalog host_overhead_factor); the per-step host overhead scales with it."""
+    gb = dep("llama-3.3-70b", "GB200", "tensorrt-llm", "fp4")
+    b = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp4")
+    assert gb.host_overhead_factor[0] == pytest.approx(2.75)
+    assert b.host_overhead_factor[0] == 1.0
+    work = decode_work(64.0, 1024.0)
+    as_x86 = replace(gb, host_overhead_factor=np.ones(1))
+    assert step_time(gb, work).overhead_s[0] == pytest.approx(
+        2.75 * step_time(as_x86, work).overhead_s[0]
+    )

@@ -147,6 +147,31 @@ def gemm_shape_half_points(
     return np.array(n_half, dtype=float), np.array(k_half, dtype=float)
 
 
+def gemm_relative_max_efficiency(
+    accelerators: Sequence[Accelerator],
+    precisions: Sequence[Precision],
+    records: Sequence[KernelEfficiency] | None = None,
+) -> np.ndarray:
+    """Share of its own peak a device's GEMMs reach at the compute precision, relative to
+    the share its 16-bit GEMMs reach: ``e_max(p) / e_max(16 bit)`` of the measured curves
+    (catalog ``kernel_efficiency.yaml``; NVFP4 on a B200 keeps 0.59 of its peak where
+    BF16 keeps 0.75). The calibrated ``e_max`` is mostly fitted on 16-bit kernels, so a
+    format whose kernels keep less of a larger nominal peak is slowed by this ratio.
+    Formats below 8 bit without their own curve take the FP8 one; 16-bit formats, FP32,
+    CPUs and devices without a low-precision curve get 1."""
+    recs = load_kernel_efficiency() if records is None else records
+    out = []
+    for acc, p in zip(accelerators, precisions, strict=True):
+        if acc.kind == "cpu" or p not in _LOW_PRECISION:
+            out.append(1.0)
+            continue
+        rec = select_kernel_efficiency(recs, acc)
+        curve = rec.gemm.get(p) or rec.gemm.get(Precision.FP8)
+        wide = rec.gemm.get(Precision.BF16) or rec.gemm.get(Precision.FP16)
+        out.append(curve.max_efficiency / wide.max_efficiency if curve and wide else 1.0)
+    return np.array(out, dtype=float)
+
+
 def build_deployment(
     archs: Sequence[ModelArch],
     accelerators: Sequence[Accelerator],
@@ -195,6 +220,8 @@ def build_deployment(
         pp=np.asarray(pp, dtype=float),
         gemm_n_half=n_half,
         gemm_k_half=k_half,
+        gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
+        host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
     )
 
 
@@ -440,7 +467,8 @@ def continuous_generation(
     ctx = n_in + n_out / 2.0
     # iterations per generation cycle of B requests: one per output token, more when the
     # prompts do not fit the token budget alongside the decodes
-    budget = np.maximum(dep.engine.max_num_tokens, 1.0)
+    # (the token budget holds per micro-batch: each of the pp schedules its own)
+    budget = np.maximum(dep.engine.max_num_tokens * pp, 1.0)
     iters = np.maximum(n_out, np.ceil(B * (n_in + n_out) / budget))
     dec_seqs = B * n_out / iters / pp  # per micro-batch and iteration
     pre_tokens = B * n_in / iters / pp
