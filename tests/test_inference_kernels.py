@@ -10,7 +10,7 @@ import pytest
 from aidc.catalog import load_catalog
 from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
-from aidc.model.inference import build_deployment
+from aidc.model.inference import build_deployment, continuous_generation
 from aidc.model.inference_step import decode_work, layer_shape_factors, prefill_work, step_time
 from aidc.model.serve_format import serve_format
 
@@ -119,3 +119,16 @@ def test_grace_hosted_devices_pay_more_host_time_per_step():
     assert step_time(gb, work).overhead_s[0] == pytest.approx(
         2.75 * step_time(as_x86, work).overhead_s[0]
     )
+
+
+def test_attention_dp_ranks_each_schedule_up_to_the_batch_cap():
+    """With data-parallel attention every TP rank schedules its own requests, so the
+    engine's max batch (and token budget) holds per rank: tp x the cap in flight."""
+    base = dep("qwen3-30b-a3b", "B200", "tensorrt-llm", "fp4", tp=8)
+    capped = replace(base, engine=replace(base.engine, max_batch=np.array([16.0])))
+    tp_only = continuous_generation(capped, input_len=128.0, output_len=128.0)
+    adp = continuous_generation(
+        replace(capped, attention_dp=np.array([True])), input_len=128.0, output_len=128.0
+    )
+    assert tp_only.batch[0] == 16.0
+    assert adp.batch[0] == 8 * 16.0

@@ -11,8 +11,10 @@ quantity is an array over rows (candidates or reference measurements).
   "adjusts the micro batch size automatically": the faster of split and unsplit is taken).
   Engines without a KV cache recompute the whole context at every decode step.
 * **Continuous (in-flight) batching** (vLLM, TensorRT-LLM, SGLang): ``B`` requests share
-  each iteration, ``B = min(KV capacity, engine cap, concurrency)``; a request's prompt is
-  processed in chunks of the engine's token budget. Over one generation cycle of ``B``
+  each iteration, ``B = min(KV capacity, engine cap, concurrency)``, the engine's caps
+  (batch, token budget) holding per scheduled batch: per pipeline micro-batch and, with
+  data-parallel attention, per attention rank; a request's prompt is processed in chunks
+  of the engine's token budget. Over one generation cycle of ``B``
   requests: ``t_cycle = t_prefill(B n_in) + n_out t_round(B)``, output throughput
   ``B n_out / t_cycle``, TPOT ``t_cycle / n_out``. With ``pp`` stages, ``pp`` micro-batches
   of ``B / pp`` are in flight and every stage stays busy.
@@ -461,14 +463,18 @@ def continuous_generation(
     probe = memory_estimate(
         dep, batch=np.minimum(want, dep.engine.max_batch), input_len=n_in, output_len=n_out
     )
-    slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * dep.pp)
+    # the engine's caps (max batch, token budget) hold per scheduled batch: per pipeline
+    # micro-batch (pp in flight) and, with data-parallel attention, per attention rank (each
+    # of the tp ranks schedules its own requests into its own KV cache: TensorRT-LLM's
+    # PyExecutor runs _schedule() on every rank and all-gathers the batch sizes)
+    schedulers = dep.pp * np.where(_attention_dp(dep) > 0, dep.tp, 1.0)
+    slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * schedulers)
     B = np.maximum(np.minimum(slots, want), 1.0)
     pp = dep.pp
     ctx = n_in + n_out / 2.0
     # iterations per generation cycle of B requests: one per output token, more when the
     # prompts do not fit the token budget alongside the decodes
-    # (the token budget holds per micro-batch: each of the pp schedules its own)
-    budget = np.maximum(dep.engine.max_num_tokens * pp, 1.0)
+    budget = np.maximum(dep.engine.max_num_tokens * schedulers, 1.0)
     iters = np.maximum(n_out, np.ceil(B * (n_in + n_out) / budget))
     dec_seqs = B * n_out / iters / pp  # per micro-batch and iteration
     pre_tokens = B * n_in / iters / pp
