@@ -75,7 +75,9 @@ REFERENCE_ACCEL = {  # the accelerator whose catalog peak the measured device ha
     "gb300": "GB300",
     "l40s": "L40S",
 }
-DTYPES = {"bf16": "bfloat16", "fp8": "fp8"}
+DTYPES = {"bf16": "bfloat16", "fp8": "fp8", "fp4": "nvfp4"}
+# bytes per element a GEMM streams (NVFP4: 4-bit values plus one fp8 scale per 16)
+BYTES_PER_ELEMENT = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16.0}
 MIN_DIM = 256  # training GEMMs: fit the regime of at least 256 rows/cols
 
 # Shah et al. 2024 (FlashAttention-3, arXiv 2407.08608) Fig. 5-6, H100 80GB SXM5, head
@@ -202,7 +204,7 @@ def main() -> None:
                 continue
             df = df.groupby(["m", "n", "k"]).latency.median().reset_index()
             df = df[(df.m >= MIN_DIM) & (df.n >= MIN_DIM) & (df.k >= MIN_DIM)]
-            gemm[prec] = fit_gemm(df, peak, acc.hbm_bw_bytes_per_s, 2.0 if prec == "bf16" else 1.0)
+            gemm[prec] = fit_gemm(df, peak, acc.hbm_bw_bytes_per_s, BYTES_PER_ELEMENT[prec])
             files += [os.path.relpath(p, aic) for p in paths]
         rec = {
             "id": rid,

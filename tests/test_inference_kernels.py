@@ -10,8 +10,8 @@ import pytest
 from aidc.catalog import load_catalog
 from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
-from aidc.model.inference import build_deployment
-from aidc.model.inference_step import layer_shape_factors, prefill_work, step_time
+from aidc.model.inference import build_deployment, continuous_generation
+from aidc.model.inference_step import decode_work, layer_shape_factors, prefill_work, step_time
 from aidc.model.serve_format import serve_format
 
 CAT = load_catalog()
@@ -128,3 +128,45 @@ def test_unfused_attention_runs_at_gemm_efficiency_with_short_head_dim_penalty()
     # SIMT fp32 GEMMs carry no tile data: the plain GEMM efficiency
     f32 = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "fp32")
     assert attention_efficiency(f32, work)[0] == pytest.approx(f32.eff.compute[0])
+
+
+def test_fp4_gemms_keep_less_of_their_peak_than_16_bit_ones():
+    """Measured NVFP4 GEMMs on a B200 reach a smaller share of the FP4 peak than BF16
+    GEMMs of the BF16 peak (kernel_efficiency.yaml): the serving model's e_max follows."""
+    fp4 = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp4")
+    bf16 = dep("llama-3.3-70b", "B200", "tensorrt-llm", "bf16")
+    assert 0.5 < fp4.gemm_relative_max[0] < 0.9
+    assert bf16.gemm_relative_max[0] == 1.0
+    cpu = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "bf16")
+    assert cpu.gemm_relative_max[0] == 1.0
+    # a compute-bound prefill on FP4 is slowed by exactly that ratio (GEMM part)
+    work = prefill_work(8.0, 4096.0)
+    flat = replace(fp4, gemm_relative_max=None)
+    assert step_time(fp4, work).gemm_s[0] > step_time(flat, work).gemm_s[0] * 1.2
+
+
+def test_grace_hosted_devices_pay_more_host_time_per_step():
+    """GB200's Grace host runs PyTorch host code ~2.75x slower than an x86 DGX host
+    (catalog host_overhead_factor); the per-step host overhead scales with it."""
+    gb = dep("llama-3.3-70b", "GB200", "tensorrt-llm", "fp4")
+    b = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp4")
+    assert gb.host_overhead_factor[0] == pytest.approx(2.75)
+    assert b.host_overhead_factor[0] == 1.0
+    work = decode_work(64.0, 1024.0)
+    as_x86 = replace(gb, host_overhead_factor=np.ones(1))
+    assert step_time(gb, work).overhead_s[0] == pytest.approx(
+        2.75 * step_time(as_x86, work).overhead_s[0]
+    )
+
+
+def test_attention_dp_ranks_each_schedule_up_to_the_batch_cap():
+    """With data-parallel attention every TP rank schedules its own requests, so the
+    engine's max batch (and token budget) holds per rank: tp x the cap in flight."""
+    base = dep("qwen3-30b-a3b", "B200", "tensorrt-llm", "fp4", tp=8)
+    capped = replace(base, engine=replace(base.engine, max_batch=np.array([16.0])))
+    tp_only = continuous_generation(capped, input_len=128.0, output_len=128.0)
+    adp = continuous_generation(
+        replace(capped, attention_dp=np.array([True])), input_len=128.0, output_len=128.0
+    )
+    assert tp_only.batch[0] == 16.0
+    assert adp.batch[0] == 8 * 16.0

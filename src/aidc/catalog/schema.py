@@ -83,6 +83,12 @@ class Accelerator(Record):
     )
     devices_per_node: int = Field(ge=1)
     host_interface: str = ""
+    host_overhead_factor: float = Field(
+        default=1.0,
+        gt=0,
+        description="host CPU time of serving-runtime code (scheduling, sampling, kernel "
+        "dispatch) relative to an x86 server host; >1 for slower hosts (Grace: 2.75)",
+    )
     tdp_w: float | None = Field(default=None, gt=0, description="None where not published")
     idle_w: float | None = Field(default=None, ge=0)
     availability: tuple[Literal["on-prem", "cloud"], ...] = ("on-prem", "cloud")

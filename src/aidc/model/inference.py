@@ -11,8 +11,10 @@ quantity is an array over rows (candidates or reference measurements).
   "adjusts the micro batch size automatically": the faster of split and unsplit is taken).
   Engines without a KV cache recompute the whole context at every decode step.
 * **Continuous (in-flight) batching** (vLLM, TensorRT-LLM, SGLang): ``B`` requests share
-  each iteration, ``B = min(KV capacity, engine cap, concurrency)``; a request's prompt is
-  processed in chunks of the engine's token budget. Over one generation cycle of ``B``
+  each iteration, ``B = min(KV capacity, engine cap, concurrency)``, the engine's caps
+  (batch, token budget) holding per scheduled batch: per pipeline micro-batch and, with
+  data-parallel attention, per attention rank; a request's prompt is processed in chunks
+  of the engine's token budget. Over one generation cycle of ``B``
   requests: ``t_cycle = t_prefill(B n_in) + n_out t_round(B)``, output throughput
   ``B n_out / t_cycle``, TPOT ``t_cycle / n_out``. With ``pp`` stages, ``pp`` micro-batches
   of ``B / pp`` are in flight and every stage stays busy.
@@ -160,6 +162,31 @@ def _kv_bytes(engine: SoftwareStack | None, fmt: ServeFormat) -> float:
     return fmt.kv_bytes
 
 
+def gemm_relative_max_efficiency(
+    accelerators: Sequence[Accelerator],
+    precisions: Sequence[Precision],
+    records: Sequence[KernelEfficiency] | None = None,
+) -> np.ndarray:
+    """Share of its own peak a device's GEMMs reach at the compute precision, relative to
+    the share its 16-bit GEMMs reach: ``e_max(p) / e_max(16 bit)`` of the measured curves
+    (catalog ``kernel_efficiency.yaml``; NVFP4 on a B200 keeps 0.59 of its peak where
+    BF16 keeps 0.75). The calibrated ``e_max`` is mostly fitted on 16-bit kernels, so a
+    format whose kernels keep less of a larger nominal peak is slowed by this ratio.
+    Formats below 8 bit without their own curve take the FP8 one; 16-bit formats, FP32,
+    CPUs and devices without a low-precision curve get 1."""
+    recs = load_kernel_efficiency() if records is None else records
+    out = []
+    for acc, p in zip(accelerators, precisions, strict=True):
+        if acc.kind == "cpu" or p not in _LOW_PRECISION:
+            out.append(1.0)
+            continue
+        rec = select_kernel_efficiency(recs, acc)
+        curve = rec.gemm.get(p) or rec.gemm.get(Precision.FP8)
+        wide = rec.gemm.get(Precision.BF16) or rec.gemm.get(Precision.FP16)
+        out.append(curve.max_efficiency / wide.max_efficiency if curve and wide else 1.0)
+    return np.array(out, dtype=float)
+
+
 def build_deployment(
     archs: Sequence[ModelArch],
     accelerators: Sequence[Accelerator],
@@ -208,6 +235,8 @@ def build_deployment(
         pp=np.asarray(pp, dtype=float),
         gemm_n_half=n_half,
         gemm_k_half=k_half,
+        gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
+        host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
     )
 
 
@@ -450,13 +479,18 @@ def continuous_generation(
     probe = memory_estimate(
         dep, batch=np.minimum(want, dep.engine.max_batch), input_len=n_in, output_len=n_out
     )
-    slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * dep.pp)
+    # the engine's caps (max batch, token budget) hold per scheduled batch: per pipeline
+    # micro-batch (pp in flight) and, with data-parallel attention, per attention rank (each
+    # of the tp ranks schedules its own requests into its own KV cache: TensorRT-LLM's
+    # PyExecutor runs _schedule() on every rank and all-gathers the batch sizes)
+    schedulers = dep.pp * np.where(_attention_dp(dep) > 0, dep.tp, 1.0)
+    slots = np.minimum(probe.max_concurrency, dep.engine.max_batch * schedulers)
     B = np.maximum(np.minimum(slots, want), 1.0)
     pp = dep.pp
     ctx = n_in + n_out / 2.0
     # iterations per generation cycle of B requests: one per output token, more when the
     # prompts do not fit the token budget alongside the decodes
-    budget = np.maximum(dep.engine.max_num_tokens, 1.0)
+    budget = np.maximum(dep.engine.max_num_tokens * schedulers, 1.0)
     iters = np.maximum(n_out, np.ceil(B * (n_in + n_out) / budget))
     dec_seqs = B * n_out / iters / pp  # per micro-batch and iteration
     pre_tokens = B * n_in / iters / pp

@@ -45,7 +45,10 @@ columns, ``pp`` splits the layers into stages):
 * **LM head** on the last stage for the tokens that need logits, and the host overhead
   of a generation step: a fixed part (scheduling, synchronisation) plus a part per
   sequence (sampling, request bookkeeping in Python-level schedulers); an encoder pass
-  samples nothing and pays only for its kernels.
+  samples nothing and pays only for its kernels. Host-side times (this overhead and
+  kernel dispatch) are calibrated on x86 server hosts and scale with the device's
+  ``host_overhead_factor`` (catalog: a Grace-hosted GB200 runs PyTorch host code ~2.75x
+  slower than a DGX H100's Xeon).
 
 Efficiencies (``e_max``, ``M_half``, ``e_bw``, attention efficiency, kernel gap, step
 overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibration`.
@@ -216,6 +219,10 @@ class Deployment:
     # bool: attention, dense MLPs and shared experts replicated on every TP rank, each rank
     # attending its own requests (MoE attention data parallelism); None: all False
     attention_dp: np.ndarray | None = None
+    # e_max of the format's GEMMs relative to 16-bit ones (kernel data); None: all 1
+    gemm_relative_max: np.ndarray | None = None
+    # host CPU time of a serving step relative to an x86 server host; None: all 1
+    host_overhead_factor: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -233,6 +240,12 @@ class Deployment:
             gemm_n_half=None if self.gemm_n_half is None else self.gemm_n_half[idx],
             gemm_k_half=None if self.gemm_k_half is None else self.gemm_k_half[idx],
             attention_dp=None if self.attention_dp is None else self.attention_dp[idx],
+            gemm_relative_max=None
+            if self.gemm_relative_max is None
+            else self.gemm_relative_max[idx],
+            host_overhead_factor=None
+            if self.host_overhead_factor is None
+            else self.host_overhead_factor[idx],
         )
 
 
@@ -330,9 +343,15 @@ class StepTime:
 
 
 def gemm_max_efficiency(dep: Deployment) -> np.ndarray:
-    """``e_max``, less the widening of packed 4-bit weights: ``e_max / (1 + c_dq)``."""
-    return dep.eff.compute / (
-        1.0 + np.where(dep.fmt.unpacked_weights, dep.eff.dequant_overhead, 0.0)
+    """``e_max r_p / (1 + c_dq)``: the calibrated ``e_max`` times the measured share the
+    format's kernels keep relative to 16-bit ones (``r_p``, see
+    :func:`aidc.model.inference.gemm_relative_max_efficiency`), less the widening of
+    packed 4-bit weights."""
+    rel = 1.0 if dep.gemm_relative_max is None else dep.gemm_relative_max
+    return (
+        dep.eff.compute
+        * rel
+        / (1.0 + np.where(dep.fmt.unpacked_weights, dep.eff.dequant_overhead, 0.0))
     )
 
 
@@ -543,7 +562,8 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     t_elem = t_elem + f.quant_kernels_per_layer * T * a.hidden * 3.0 * f.act_bytes / bw
     kernels = eng.kernels_per_layer + f.quant_kernels_per_layer
     gpu_layer = t_dense + t_expert + t_attn + t_elem + t_comm + kernels * e.kernel_gap_s
-    host_layer = kernels * eng.host_s_per_kernel
+    host = 1.0 if dep.host_overhead_factor is None else dep.host_overhead_factor
+    host_layer = kernels * eng.host_s_per_kernel * host
     stage = np.maximum(layers * gpu_layer, layers * host_layer)
 
     # LM head on the last stage
@@ -578,7 +598,9 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         lm_head_s=t_head,
         p2p_s=p2p,
         overhead_s=np.where(
-            work.logits_tokens > 0, e.step_overhead_s + e.seq_overhead_s * work.logits_tokens, 0.0
+            work.logits_tokens > 0,
+            (e.step_overhead_s + e.seq_overhead_s * work.logits_tokens) * host,
+            0.0,
         )
         + 0.0 * T,
         pp=pp + 0.0 * T,
