@@ -222,8 +222,8 @@ def test_fleet_search_meets_slo_and_simulation_agrees():
         engine_config(d, input_len=1000, output_len=250, policy="continuous"),
         replicas=r,
     ).summary(warmup_s=40.0)
-    # the analytic p99 TPOT (queueing model) runs up to ~10% below the simulated one at
-    # this load, so a design certified with a thin margin may overshoot the SLO by as much
-    assert s["tpot_p99_s"] <= 1.10 * slo.tpot_s and s["ttft_p99_s"] <= slo.ttft_s
+    # the analytic p99 TPOT (queueing model) runs ~10% below the simulated one at this
+    # load, so a design certified with a thin margin may overshoot the SLO by a few percent
+    assert s["tpot_p99_s"] <= 1.05 * slo.tpot_s and s["ttft_p99_s"] <= slo.ttft_s
     assert math.isclose(s["tpot_p99_s"], choice.level.tpot_p99_s, rel_tol=0.15)
     assert math.isclose(s["throughput_rps"], traffic.rate_per_s, rel_tol=0.1)
