@@ -21,7 +21,9 @@ columns, ``pp`` splits the layers into stages):
 * **Routed experts** (MoE): ``T k`` token-expert pairs over ``E_t = E (1 - (1 - k/E)^T)``
   experts touched (each touched expert's weights are streamed once), at ``M = T k / E_t``
   rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
-  permutation of tokens to and from their experts (4 passes over ``T k h``).
+  permutation of tokens to and from their experts: 4 memory-bound passes over ``T k h``
+  (expand writes and the up GEMM reads them in the GEMM input format, the down GEMM writes
+  and the finalize kernel reads them at 16 bit).
 * **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency; the
   KV cache read once per decode step (``2 n_kv d b_kv`` bytes per cached token per layer);
   engines without fused attention also write and read the ``q x k`` score matrix
@@ -527,7 +529,13 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows) * shape_expert, bw),
         0.0,
     )
-    t_expert = t_expert * a.moe_layers / L
+    # token permutation (fused MoE): the expand kernel writes each token's k copies in
+    # expert order, in the GEMM input format, and the up GEMM reads them; the down GEMM
+    # writes k 16-bit outputs per token and the finalize kernel reads them back to reduce
+    # (4 memory-bound passes over T k h)
+    perm_bytes = 2.0 * T * k * a.hidden / tp * (f.act_bytes + np.maximum(f.act_bytes, 2.0))
+    t_perm = np.where(is_moe, perm_bytes / bw, 0.0)
+    t_expert = (t_expert + t_perm) * a.moe_layers / L
 
     # attention
     heads_dev = a.n_heads / tp
