@@ -12,6 +12,7 @@ from aidc.bench.storage import probe_directory
 from aidc.bench.timing import Clock, RepeatPolicy, repeat, stats
 from aidc.catalog.loader import load_catalog
 from aidc.errors import AidcInputError
+from aidc.units import GiB, MiB
 
 CPUINFO = """processor\t: 0
 vendor_id\t: GenuineIntel
@@ -48,20 +49,26 @@ def test_cpuinfo_counts_cores_sockets_and_flags():
 
 
 @pytest.mark.parametrize(
-    "name, memory_gb, expected",
-    [
-        ("NVIDIA H200", 143, "H200-SXM"),
-        ("NVIDIA H200 NVL", 141, "H200-NVL"),
-        ("NVIDIA H100 80GB HBM3", 80, "H100-SXM"),
-        ("NVIDIA H100 PCIe", 80, "H100-PCIe"),
-        ("NVIDIA A100-SXM4-80GB", 80, "A100-SXM-80GB"),
-        ("NVIDIA A100-SXM4-40GB", 40, "A100-SXM-40GB"),
-        ("Tesla T4", 16, "T4"),
-        ("NVIDIA GH200 480GB", 96, None),
+    "name, memory_mib, expected",
+    [  # NVML's total memory (nvidia-smi --query-gpu=memory.total, MiB)
+        ("NVIDIA H200", 143771, "H200-SXM"),
+        ("NVIDIA H200 NVL", 143771, "H200-NVL"),
+        ("NVIDIA H100 80GB HBM3", 81559, "H100-SXM"),
+        ("NVIDIA H100 PCIe", 81559, "H100-PCIe"),
+        ("NVIDIA A100-SXM4-80GB", 81920, "A100-SXM-80GB"),
+        ("NVIDIA A100-SXM4-40GB", 40960, "A100-SXM-40GB"),
+        ("Tesla T4", 15360, "T4"),
+        ("NVIDIA GH200 480GB", 97871, None),
     ],
 )
-def test_nvml_names_match_catalog_accelerators(name, memory_gb, expected):
-    assert match_gpu(name, load_catalog(), memory_gb * 1e9) == expected
+def test_nvml_names_match_catalog_accelerators(name, memory_mib, expected):
+    assert match_gpu(name, load_catalog(), memory_mib * MiB) == expected
+
+
+def test_catalog_device_memory_is_binary_gib():
+    """Vendors' 'GB' of HBM are binary: an A100-80GB reports 81920 MiB = 80 GiB."""
+    a100 = {a.id: a for a in load_catalog().accelerators}["A100-SXM-80GB"]
+    assert a100.memory_bytes == 80 * GiB
 
 
 def test_engine_specs_parse_and_refuse():

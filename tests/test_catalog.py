@@ -49,7 +49,9 @@ def test_required_accelerator_families_present(cat):
 
 def test_h100_figures_in_si(cat):
     h = cat.accelerators.get("H100-SXM")
-    assert h.memory_bytes == pytest.approx(80e9)
+    assert h.memory_bytes == pytest.approx(
+        80 * 2**30
+    )  # 80 GiB of HBM3 (binary, as vendors mean it)
     assert h.hbm_bw_bytes_per_s == pytest.approx(3.35e12)
     assert h.peak_for(Precision.BF16) == pytest.approx(989.4e12)
     # NVLink 4: 900 GB/s bidirectional -> 450 GB/s per direction
@@ -245,9 +247,10 @@ def test_verified_vendor_peaks(cat, acc_id, prec, tflops):
 
 def test_verified_memory_and_interconnect(cat):
     acc = cat.accelerators.get
-    assert acc("B300").memory_bytes == pytest.approx(270e9)  # Blackwell Ultra datasheet, HGX
-    assert acc("GB300").memory_bytes == pytest.approx(279e9)
-    assert acc("GB200").memory_bytes == pytest.approx(186e9)  # 13.4 TB / 72
+    # device memory in binary GiB (vendors' 'GB' of HBM)
+    assert acc("B300").memory_bytes == pytest.approx(270 * 2**30)  # Blackwell Ultra datasheet, HGX
+    assert acc("GB300").memory_bytes == pytest.approx(279 * 2**30)
+    assert acc("GB200").memory_bytes == pytest.approx(186 * 2**30)  # 13.4 TB / 72
     assert acc("TPU-v4").memory_bytes == pytest.approx(32 * 2**30)
     # TPU v4 ICI: 6 links x 45 GB/s one-way (scaling-book); was recorded as 0
     assert acc("TPU-v4").scaleup_bw_bytes_per_s_per_direction == pytest.approx(270e9)

@@ -273,11 +273,13 @@ def test_shortfall_of_a_fractional_kv_pool_is_positive():
     """Weights that fit the device but leave the engine's KV pool (a share of memory)
     no room for one request: 'does not fit' comes with a positive shortfall."""
     d = dep("llama-3.3-70b", "H100-SXM", eng="vllm", fmt="bf16", tp=2)
-    m = memory_estimate(d, batch=16, input_len=2048, output_len=256)
+    # ~4 GB of pool on each 80 GiB device next to 70 GB of weights; one 33k-token request
+    # needs ~5.4 GB of KV
+    m = memory_estimate(d, batch=16, input_len=32768, output_len=256)
     assert not m.fits[0]
     assert m.shortfall_bytes[0] > 0
     bigger = replace(d, hw=replace(d.hw, memory_bytes=d.hw.memory_bytes + m.shortfall_bytes))
-    assert memory_estimate(bigger, batch=16, input_len=2048, output_len=256).fits[0]
+    assert memory_estimate(bigger, batch=16, input_len=32768, output_len=256).fits[0]
 
 
 def test_attention_dp_replicates_dense_weights_and_shards_kv_without_repeats():
@@ -306,3 +308,46 @@ def test_pipeline_stage_holds_whole_embedding_or_lm_head():
     assert weight_bytes_per_device(one)[0] == pytest.approx(
         ((a.total_params - a.embed_params) * f.weight_bytes + a.embed_params * f.embed_bytes)[0]
     )
+
+
+def test_replicated_embeddings_hold_embedding_and_lm_head_whole_on_every_rank():
+    """FasterTransformer's ParallelGptWeight allocates the token and position tables and a
+    separate vocab x hidden LM head on every rank; the layers stay sharded."""
+    d = dep("gpt3-6.7b", acc="A100-SXM-80GB", eng="fastertransformer", fmt="fp16", tp=4)
+    a, f = d.arch, d.fmt
+    layers = (a.total_params - a.embed_params) * f.weight_bytes / 4
+    whole = (a.input_embed_params + a.lm_head_params) * f.embed_bytes
+    assert weight_bytes_per_device(d)[0] == pytest.approx(layers[0] + whole[0])
+    plain = replace(d, engine=replace(d.engine, replicated_embeddings=np.array([False])))
+    assert weight_bytes_per_device(plain)[0] < weight_bytes_per_device(d)[0]
+
+
+def test_buffer_growth_scales_static_kv_and_prefill_buffers():
+    d = dep("gpt3-6.7b", acc="A100-SXM-80GB", eng="fastertransformer", fmt="fp16")
+    exact = replace(d, engine=replace(d.engine, buffer_growth=np.array([1.0])))
+    kw = dict(batch=16, input_len=512, output_len=32)
+    grown, base = memory_estimate(d, **kw), memory_estimate(exact, **kw)
+    g = float(d.engine.buffer_growth[0])
+    assert g > 1.0
+    assert grown.kv_bytes[0] == pytest.approx(g * base.kv_bytes[0])
+    logits = 16 * d.arch.lm_head_params[0] / d.arch.hidden[0] * 4.0
+    assert grown.activation_bytes[0] - logits == pytest.approx(
+        g * (base.activation_bytes[0] - logits)
+    )
+
+
+def test_prefill_buffers_follow_the_engine_counts():
+    """T (n_h h + (n_s h + n_f f) / tp) b_a: whole-width buffers do not shrink with TP."""
+    one = dep("gpt3-6.7b", acc="A100-SXM-80GB", eng="fastertransformer", fmt="fp16", tp=1)
+    four = dep("gpt3-6.7b", acc="A100-SXM-80GB", eng="fastertransformer", fmt="fp16", tp=4)
+    kw = dict(batch=8, input_len=256, output_len=1)
+    e, a = one.engine, one.arch
+    per_tok = lambda tp: (  # noqa: E731
+        e.context_buffers_h[0] * a.hidden[0]
+        + (e.context_buffers_sharded_h[0] * a.hidden[0] + e.context_buffers_f[0] * a.ffn[0]) / tp
+    )
+    logits = lambda tp: 8 * a.lm_head_params[0] / a.hidden[0] / tp * 4.0  # noqa: E731
+    g, b = e.buffer_growth[0], one.fmt.act_bytes[0]
+    for d, tp in ((one, 1), (four, 4)):
+        act = memory_estimate(d, **kw).activation_bytes[0]
+        assert act == pytest.approx(g * 8 * 256 * per_tok(tp) * b + logits(tp))

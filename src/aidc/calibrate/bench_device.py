@@ -18,7 +18,7 @@ import numpy as np
 
 from aidc.catalog.schema import Accelerator, Precision
 from aidc.model.hardware import HardwareArrays, hardware_arrays
-from aidc.units import GIGA, TERA
+from aidc.units import GIGA, TERA, GiB
 
 PROBE_PRECISION = {
     "gemm_fp32": Precision.FP32,
@@ -53,7 +53,8 @@ class MeasuredDevice:
                 self.memory_bw_bytes_per_s / GIGA,
                 self.how.get("memory_bw", ""),
             ),
-            f"device.{self.id}.memory_gb": (self.memory_bytes / GIGA, self.how.get("memory", "")),
+            # device memory in binary GiB, as the catalog's accelerators give it
+            f"device.{self.id}.memory_gib": (self.memory_bytes / GiB, self.how.get("memory", "")),
         }
         for prec, v in self.peak_flops_per_s.items():
             out[f"device.{self.id}.peak_{prec.value}_tflops"] = (

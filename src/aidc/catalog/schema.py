@@ -283,6 +283,27 @@ class SoftwareStack(Record):
         description="KV-cache element width with dynamically quantized integer formats "
         "(engines whose quantized graphs run in fp32 keep an fp32 cache)",
     )
+    context_buffers_h: float | None = Field(
+        default=None,
+        ge=0,
+        description="prefill activation buffers of tokens x hidden held whole on every TP rank",
+    )
+    context_buffers_sharded_h: float | None = Field(
+        default=None, ge=0, description="prefill buffers of tokens x hidden / tp (QKV, heads)"
+    )
+    context_buffers_f: float | None = Field(
+        default=None, ge=0, description="prefill buffers of tokens x ffn width / tp"
+    )
+    buffer_growth: float | None = Field(
+        default=None,
+        ge=1,
+        description="factor by which a static engine over-allocates request-sized buffers "
+        "(KV cache and prefill buffers re-made larger than the request)",
+    )
+    replicated_embeddings: bool = Field(
+        default=False,
+        description="input embedding and LM head held as separate whole copies on every rank",
+    )
 
 
 class StorageSystem(Record):

@@ -77,15 +77,18 @@ GENERIC_ENGINE = {
     "kv_block_tokens": 16.0,
     "runtime_memory_bytes": 1.0 * GIGA,
     "kv_static_tokens": 0.0,
+    # prefill activation buffers, in units of tokens x width: the layer input, QKV output and
+    # attention output (hidden) plus the MLP up-projection and activation (ffn / tp)
+    "context_buffers_h": 4.0,
+    "context_buffers_sharded_h": 0.0,
+    "context_buffers_f": 2.0,
+    "buffer_growth": 1.0,
 }
 """Assumed generic engine for records that give no serving facts: a fused C++ runtime
 (FasterTransformer counts 6 GEMMs + 6 kernels per layer, docs/bert_guide.md), vLLM's
 defaults for batching and memory (max_num_seqs 256, gpu_memory_utilization 0.9, block 16)."""
 
 _LOW_PRECISION = {Precision.FP8, Precision.INT8, Precision.INT4, Precision.FP4}
-ACTIVATION_WORKSPACE_H = 4.0
-"""Activation buffers live during a step, in units of ``tokens x hidden`` (the layer input,
-QKV output and attention output) plus two of ``tokens x ffn / tp`` (MLP up and activation)."""
 
 
 def _get(stack: SoftwareStack | None, name: str) -> float:
@@ -121,6 +124,13 @@ def engine_arrays(
         kv_block_tokens=np.array([_get(s, "kv_block_tokens") for s in stacks]),
         runtime_memory_bytes=np.array([_get(s, "runtime_memory_bytes") for s in stacks]),
         kv_static_tokens=np.array([_get(s, "kv_static_tokens") for s in stacks]),
+        context_buffers_h=np.array([_get(s, "context_buffers_h") for s in stacks]),
+        context_buffers_sharded_h=np.array([_get(s, "context_buffers_sharded_h") for s in stacks]),
+        context_buffers_f=np.array([_get(s, "context_buffers_f") for s in stacks]),
+        buffer_growth=np.array([_get(s, "buffer_growth") for s in stacks]),
+        replicated_embeddings=np.array(
+            [bool(s is not None and s.replicated_embeddings) for s in stacks]
+        ),
     )
 
 
@@ -269,7 +279,10 @@ def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
     first and the last stage);
     with data-parallel attention the non-routed layer weights ``N_dense b_w`` are whole on
     every TP rank (TensorRT-LLM builds attention, dense MLPs and shared experts with
-    ``overridden_tp_size=1`` under ``enable_attention_dp``)."""
+    ``overridden_tp_size=1`` under ``enable_attention_dp``); an engine with
+    ``replicated_embeddings`` holds ``(N_in + V h) b_emb`` on every rank instead of the
+    sharded embeddings (FasterTransformer's ParallelGptWeight allocates the token and
+    position tables and a separate ``vocab x hidden`` LM head on each rank)."""
     a, f = dep.arch, dep.fmt
     layers = (a.total_params - a.embed_params) * f.weight_bytes
     # the input embedding sits on the first pipeline stage and the LM head on the last
@@ -278,7 +291,12 @@ def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
     embed = np.where(dep.pp > 1, ends, a.embed_params) * f.embed_bytes
     # attention data parallelism keeps the non-routed layer weights whole on every rank
     replicated = _attention_dp(dep) * a.dense_params * f.weight_bytes * (1.0 - 1.0 / dep.tp)
-    return (layers / dep.tp + replicated) / dep.pp + embed / dep.tp
+    sharded = (layers / dep.tp + replicated) / dep.pp + embed / dep.tp
+    # engines that keep the input embedding and a separate LM head whole on every rank
+    whole = (a.input_embed_params + a.lm_head_params) * f.embed_bytes
+    return np.where(
+        dep.engine.replicated_embeddings, (layers / dep.tp + replicated) / dep.pp + whole, sharded
+    )
 
 
 def _attention_dp(dep: Deployment) -> np.ndarray:
@@ -303,14 +321,20 @@ def kv_bytes_per_token_per_device(dep: Deployment) -> np.ndarray:
 def activation_bytes(
     dep: Deployment, batch: np.ndarray, tokens: np.ndarray, seq: np.ndarray
 ) -> np.ndarray:
-    """Live activations of the largest step: ``T (4 h + 2 f / tp) b_a`` plus fp32 logits
-    ``B V / tp`` and, without fused attention, two ``B n_q / tp x s x s`` score buffers."""
-    a, f = dep.arch, dep.fmt
+    """Live activations of the largest step: ``g T (n_h h + n_s h / tp + n_f f / tp) b_a`` with
+    the engine's buffer counts (``context_buffers_h``, ``_sharded_h``, ``_f``) and allocation
+    growth ``g`` (``buffer_growth``), plus fp32 logits ``B V / tp`` and, without fused
+    attention, two ``B n_q / tp x s x s`` score buffers."""
+    a, f, eng = dep.arch, dep.fmt, dep.engine
     width = np.where(a.n_experts > 1, a.experts_per_token * a.expert_ffn, a.ffn)
-    act = tokens * (ACTIVATION_WORKSPACE_H * a.hidden + 2.0 * width / dep.tp) * f.act_bytes
+    per_token = (
+        eng.context_buffers_h * a.hidden
+        + (eng.context_buffers_sharded_h * a.hidden + eng.context_buffers_f * width) / dep.tp
+    )
+    act = eng.buffer_growth * tokens * per_token * f.act_bytes
     logits = batch * a.lm_head_params / np.maximum(a.hidden, 1.0) / dep.tp * 4.0
     scores = np.where(
-        dep.engine.fused_attention,
+        eng.fused_attention,
         0.0,
         2.0 * batch * a.n_heads / dep.tp * seq * seq * np.maximum(f.act_bytes, 2.0),
     )
@@ -325,7 +349,8 @@ def memory_estimate(
     output_len: np.ndarray | float,
 ) -> MemoryEstimate:
     """Memory per device for ``batch`` requests of ``input_len + output_len`` tokens (an
-    engine with a static KV cache holds ``max(n_in + n_out, kv_static_tokens)`` per request)."""
+    engine with a static KV cache holds ``max(g (n_in + n_out), kv_static_tokens)`` per
+    request, ``g`` its ``buffer_growth``)."""
     eng = dep.engine
     b = np.asarray(batch, float) + 0.0 * dep.tp
     n_in = np.asarray(input_len, float) + 0.0 * dep.tp
@@ -351,8 +376,9 @@ def memory_estimate(
     )
     # models that keep no KV cache (encoders) reserve no pool for one
     pool = np.where(kv_tok > 0, np.maximum(pool, 0.0), 0.0)
-    # a static cache (exported maximum context) is held whole whatever the request's length
-    held = np.maximum(seq, eng.kv_static_tokens)
+    # a static cache (exported maximum context) is held whole whatever the request's length;
+    # an engine that re-makes a too-small cache larger than the request holds g (n_in + n_out)
+    held = np.maximum(seq * eng.buffer_growth, eng.kv_static_tokens)
     per_request = (
         np.where(pooled, np.ceil(seq / eng.kv_block_tokens) * eng.kv_block_tokens, held) * kv_tok
     )

@@ -99,6 +99,7 @@ class ArchArrays:
     moe_layers: np.ndarray
     lm_head_params: np.ndarray
     embed_params: np.ndarray  # input embeddings plus an untied LM head
+    input_embed_params: np.ndarray  # input (token and learned position) embeddings alone
     total_params: np.ndarray
     attn_flops_per_pair: np.ndarray  # all layers
     kv_elems_per_token: np.ndarray  # all layers, K and V
@@ -134,6 +135,7 @@ class ArchArrays:
             moe_layers=col(n_moe_layers),
             lm_head_params=col(lambda a: lm_head_params(a) if a.kind == "decoder" else 0.0),
             embed_params=col(lambda a: param_counts(a).embedding + param_counts(a).lm_head),
+            input_embed_params=col(lambda a: param_counts(a).embedding),
             total_params=col(lambda a: param_counts(a).total),
             attn_flops_per_pair=col(attention_flops_per_query_key),
             kv_elems_per_token=col(lambda a: kv_cache_bytes_per_token(a, 1.0)),
@@ -180,6 +182,11 @@ class EngineArrays:
     kv_block_tokens: np.ndarray
     runtime_memory_bytes: np.ndarray
     kv_static_tokens: np.ndarray  # KV allocated per sequence for at least this many tokens
+    context_buffers_h: np.ndarray  # T x hidden prefill buffers, whole on every TP rank
+    context_buffers_sharded_h: np.ndarray  # T x hidden / tp prefill buffers
+    context_buffers_f: np.ndarray  # T x ffn / tp prefill buffers
+    buffer_growth: np.ndarray  # request-sized KV and prefill buffers allocated this much larger
+    replicated_embeddings: np.ndarray  # bool: embedding and LM head whole on every rank
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)
