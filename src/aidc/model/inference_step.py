@@ -246,16 +246,17 @@ class Deployment:
             eff=self.eff.take(idx),
             tp=self.tp[idx],
             pp=self.pp[idx],
-            gemm_n_half=None if self.gemm_n_half is None else self.gemm_n_half[idx],
-            gemm_k_half=None if self.gemm_k_half is None else self.gemm_k_half[idx],
-            attention_dp=None if self.attention_dp is None else self.attention_dp[idx],
-            gemm_relative_max=None
-            if self.gemm_relative_max is None
-            else self.gemm_relative_max[idx],
-            host_overhead_factor=None
-            if self.host_overhead_factor is None
-            else self.host_overhead_factor[idx],
+            gemm_n_half=_take_optional(self.gemm_n_half, idx),
+            gemm_k_half=_take_optional(self.gemm_k_half, idx),
+            attention_dp=_take_optional(self.attention_dp, idx),
+            gemm_relative_max=_take_optional(self.gemm_relative_max, idx),
+            host_overhead_factor=_take_optional(self.host_overhead_factor, idx),
         )
+
+
+def _take_optional(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    """``x[idx]``, or None for a column the deployment leaves at its default."""
+    return None if x is None else x[idx]
 
 
 @dataclass(frozen=True)
