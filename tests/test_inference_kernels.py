@@ -173,3 +173,28 @@ def test_attention_dp_ranks_each_schedule_up_to_the_batch_cap():
     )
     assert tp_only.batch[0] == 16.0
     assert adp.batch[0] == 8 * 16.0
+
+
+def test_fastertransformer_gpt_context_attention_is_unfused_but_decode_and_bert_fused():
+    """FasterTransformer fuses BERT's attention and GPT's decode attention (masked MHA), but
+    runs a decoder's prompt pass with cuBLAS batched GEMMs and a softmax over the score
+    matrix (software.yaml ``context_fused_attention: []``)."""
+    from aidc.model.inference import activation_bytes
+    from aidc.model.inference_step import attention_efficiency, encoder_work, fused_attention
+
+    ft = dep("llama-3.2-1b", "A100-SXM-80GB", "fastertransformer", "fp16")
+    trt = dep("llama-3.2-1b", "A100-SXM-80GB", "tensorrt-llm", "fp16")
+    bert = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "fp16")
+    prompt, step = prefill_work(8.0, 512.0), decode_work(8.0, 512.0)
+    enc = encoder_work(np.ones(1), np.full(1, 384.0), np.full(1, 384.0), np.zeros(1, bool))
+    assert not fused_attention(ft, prompt)[0]
+    assert fused_attention(ft, step)[0] and fused_attention(bert, enc)[0]
+    assert fused_attention(trt, prompt)[0]
+    assert attention_efficiency(ft, prompt)[0] < ft.eff.compute[0]
+    # the unfused prompt pass moves the score matrix through memory and holds it
+    ctx_fused = replace(ft, engine=replace(ft.engine, context_fused_attention=np.ones(1, bool)))
+    assert step_time(ft, prompt).attention_s[0] > step_time(ctx_fused, prompt).attention_s[0]
+    one, tok, seq = np.ones(1), np.full(1, 512.0), np.full(1, 512.0)
+    extra = activation_bytes(ft, one, tok, seq)[0] - activation_bytes(ctx_fused, one, tok, seq)[0]
+    heads = CAT.models.get("llama-3.2-1b").n_heads
+    assert extra == pytest.approx(2.0 * heads * 512.0 * 512.0 * 2.0)

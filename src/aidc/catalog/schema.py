@@ -242,6 +242,11 @@ class SoftwareStack(Record):
         default=(),
         description="precisions with a fused attention kernel (no score matrix in memory)",
     )
+    context_fused_attention: tuple[Precision, ...] | None = Field(
+        default=None,
+        description="precisions whose decoder prompt (context) pass also runs the fused attention"
+        " kernel; None: the same as fused_attention",
+    )
     elementwise_passes_h: float | None = Field(
         default=None, ge=0, description="element-wise passes over tokens x hidden per layer"
     )

@@ -113,6 +113,12 @@ def engine_arrays(
                 for s, p in zip(stacks, precisions, strict=True)
             ]
         ),
+        context_fused_attention=np.array(
+            [
+                s is None or s.context_fused_attention is None or p in s.context_fused_attention
+                for s, p in zip(stacks, precisions, strict=True)
+            ]
+        ),
         elementwise_passes_h=np.array([_get(s, "elementwise_passes_h") for s in stacks]),
         elementwise_passes_f=np.array([_get(s, "elementwise_passes_f") for s in stacks]),
         remove_padding=np.array([bool(s is not None and s.remove_padding) for s in stacks]),
@@ -324,7 +330,8 @@ def activation_bytes(
     """Live activations of the largest step: ``g T (n_h h + n_s h / tp + n_f f / tp) b_a`` with
     the engine's buffer counts (``context_buffers_h``, ``_sharded_h``, ``_f``) and allocation
     growth ``g`` (``buffer_growth``), plus fp32 logits ``B V / tp`` and, without fused
-    attention, two ``B n_q / tp x s x s`` score buffers."""
+    attention (or, for a decoder, an unfused prompt pass: ``context_fused_attention``), two
+    ``B n_q / tp x s x s`` score buffers."""
     a, f, eng = dep.arch, dep.fmt, dep.engine
     width = np.where(a.n_experts > 1, a.experts_per_token * a.expert_ffn, a.ffn)
     per_token = (
@@ -334,7 +341,7 @@ def activation_bytes(
     act = eng.buffer_growth * tokens * per_token * f.act_bytes
     logits = batch * a.lm_head_params / np.maximum(a.hidden, 1.0) / dep.tp * 4.0
     scores = np.where(
-        eng.fused_attention,
+        eng.fused_attention & (~a.causal | eng.context_fused_attention),
         0.0,
         2.0 * batch * a.n_heads / dep.tp * seq * seq * np.maximum(f.act_bytes, 2.0),
     )

@@ -171,6 +171,7 @@ class EngineArrays:
     kernels_per_layer: np.ndarray
     host_s_per_kernel: np.ndarray
     fused_attention: np.ndarray  # bool, at this precision
+    context_fused_attention: np.ndarray  # bool: a decoder's prompt pass is fused too
     elementwise_passes_h: np.ndarray  # passes over T x hidden per layer
     elementwise_passes_f: np.ndarray  # passes over T x ffn per layer
     remove_padding: np.ndarray  # bool: packs variable-length encoder batches
@@ -498,10 +499,27 @@ def attention_efficiency(dep: Deployment, work: StepWork) -> np.ndarray:
     """
     keys = work.qk_pairs / np.maximum(work.tokens, 1.0)  # mean keys per query
     d = dep.arch.head_dim
+    fused = fused_attention(dep, work)
     f_qk = _shape_factor(dep, keys, d)
     f_pv = _shape_factor(dep, d, keys)
     unfused = dep.eff.compute * 2.0 / (1.0 / f_qk + 1.0 / f_pv)
-    return np.where(dep.engine.fused_attention, dep.eff.attention, unfused)
+    return np.where(fused, dep.eff.attention, unfused)
+
+
+def fused_attention(dep: Deployment, work: StepWork) -> np.ndarray:
+    """Whether the step's attention runs a fused kernel: the engine's ``fused_attention``
+    at this precision, except a decoder's prompt pass (tokens that are not all new tokens,
+    with logits) where the engine's context path is unfused (``context_fused_attention``;
+    FasterTransformer's GptContextAttentionLayer runs cuBLAS batched GEMMs and a masked
+    softmax, docs/gpt_guide.md: 'the sequence length of query in the ContextSelfAttention
+    is maximum input length, so we use cuBLAS to leverage the tensor core')."""
+    eng = dep.engine
+    return eng.fused_attention & (~_prompt_step(work) | eng.context_fused_attention)
+
+
+def _prompt_step(work: StepWork) -> np.ndarray:
+    """A decoder step carrying prompt tokens: more tokens than new tokens with logits."""
+    return (work.logits_tokens > 0) & (work.tokens > work.logits_tokens)
 
 
 def step_time(dep: Deployment, work: StepWork) -> StepTime:
@@ -551,7 +569,9 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     a_flops = a.attn_flops_per_pair / L * work.qk_pairs / tp
     kv_bytes = work.kv_read_tokens * 2.0 * kv_heads_dev * a.head_dim * f.kv_bytes
     score_bytes = np.where(
-        eng.fused_attention, 0.0, 4.0 * work.qk_pairs * heads_dev * np.maximum(f.act_bytes, 2.0)
+        fused_attention(dep, work),
+        0.0,
+        4.0 * work.qk_pairs * heads_dev * np.maximum(f.act_bytes, 2.0),
     )
     t_attn = _roofline(
         a_flops,
