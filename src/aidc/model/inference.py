@@ -52,6 +52,7 @@ from aidc.model.inference_step import (
     decode_work,
     encoder_work,
     pipelined_pass_s,
+    prefill_attention_fused,
     prefill_work,
     step_time,
 )
@@ -297,12 +298,10 @@ def weight_bytes_per_device(dep: Deployment) -> np.ndarray:
     embed = np.where(dep.pp > 1, ends, a.embed_params) * f.embed_bytes
     # attention data parallelism keeps the non-routed layer weights whole on every rank
     replicated = _attention_dp(dep) * a.dense_params * f.weight_bytes * (1.0 - 1.0 / dep.tp)
-    sharded = (layers / dep.tp + replicated) / dep.pp + embed / dep.tp
+    stage = (layers / dep.tp + replicated) / dep.pp
     # engines that keep the input embedding and a separate LM head whole on every rank
     whole = (a.input_embed_params + a.lm_head_params) * f.embed_bytes
-    return np.where(
-        dep.engine.replicated_embeddings, (layers / dep.tp + replicated) / dep.pp + whole, sharded
-    )
+    return stage + np.where(dep.engine.replicated_embeddings, whole, embed / dep.tp)
 
 
 def _attention_dp(dep: Deployment) -> np.ndarray:
@@ -341,7 +340,7 @@ def activation_bytes(
     act = eng.buffer_growth * tokens * per_token * f.act_bytes
     logits = batch * a.lm_head_params / np.maximum(a.hidden, 1.0) / dep.tp * 4.0
     scores = np.where(
-        eng.fused_attention & (~a.causal | eng.context_fused_attention),
+        prefill_attention_fused(dep),
         0.0,
         2.0 * batch * a.n_heads / dep.tp * seq * seq * np.maximum(f.act_bytes, 2.0),
     )

@@ -487,7 +487,9 @@ def pp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     return bw, np.where(inside, up_lat, hw.scaleout_latency_s)
 
 
-def attention_efficiency(dep: Deployment, work: StepWork) -> np.ndarray:
+def attention_efficiency(
+    dep: Deployment, work: StepWork, fused: np.ndarray | None = None
+) -> np.ndarray:
     """Share of the attention peak the score and value products reach.
 
     Fused kernels (FlashAttention, TensorRT fused MHA): the calibrated attention
@@ -496,25 +498,34 @@ def attention_efficiency(dep: Deployment, work: StepWork) -> np.ndarray:
     ``k = s_k``), with equal FLOPs: the GEMM efficiency ``e_max`` times the harmonic mean
     of the two shape factors (FasterTransformer's unfused path calls
     ``cublasGemmStridedBatchedEx`` for both, and eager frameworks ``bmm``/``matmul``).
+    ``fused``: :func:`fused_attention` of the step, when the caller already has it.
     """
     keys = work.qk_pairs / np.maximum(work.tokens, 1.0)  # mean keys per query
     d = dep.arch.head_dim
-    fused = fused_attention(dep, work)
+    if fused is None:
+        fused = fused_attention(dep, work)
     f_qk = _shape_factor(dep, keys, d)
     f_pv = _shape_factor(dep, d, keys)
     unfused = dep.eff.compute * 2.0 / (1.0 / f_qk + 1.0 / f_pv)
     return np.where(fused, dep.eff.attention, unfused)
 
 
-def fused_attention(dep: Deployment, work: StepWork) -> np.ndarray:
-    """Whether the step's attention runs a fused kernel: the engine's ``fused_attention``
-    at this precision, except a decoder's prompt pass (tokens that are not all new tokens,
-    with logits) where the engine's context path is unfused (``context_fused_attention``;
-    FasterTransformer's GptContextAttentionLayer runs cuBLAS batched GEMMs and a masked
-    softmax, docs/gpt_guide.md: 'the sequence length of query in the ContextSelfAttention
-    is maximum input length, so we use cuBLAS to leverage the tensor core')."""
+def prefill_attention_fused(dep: Deployment) -> np.ndarray:
+    """Whether a pass over a whole prompt runs fused attention: the engine's
+    ``fused_attention`` at this precision, except for a decoder (causal) model whose
+    engine runs its context path unfused (``context_fused_attention``; FasterTransformer's
+    GptContextAttentionLayer runs cuBLAS batched GEMMs and a masked softmax,
+    docs/gpt_guide.md: 'the sequence length of query in the ContextSelfAttention is maximum
+    input length, so we use cuBLAS to leverage the tensor core')."""
     eng = dep.engine
-    return eng.fused_attention & (~_prompt_step(work) | eng.context_fused_attention)
+    return eng.fused_attention & (~dep.arch.causal | eng.context_fused_attention)
+
+
+def fused_attention(dep: Deployment, work: StepWork) -> np.ndarray:
+    """Whether the step's attention runs a fused kernel: :func:`prefill_attention_fused`
+    for a decoder step carrying prompt tokens (tokens that are not all new tokens with
+    logits), the engine's ``fused_attention`` for decode steps and encoder passes."""
+    return np.where(_prompt_step(work), prefill_attention_fused(dep), dep.engine.fused_attention)
 
 
 def _prompt_step(work: StepWork) -> np.ndarray:
@@ -568,15 +579,16 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     kv_heads_dev = np.maximum(a.kv_heads, tp) / tp  # a head is never split below one per rank
     a_flops = a.attn_flops_per_pair / L * work.qk_pairs / tp
     kv_bytes = work.kv_read_tokens * 2.0 * kv_heads_dev * a.head_dim * f.kv_bytes
+    fused = fused_attention(dep, work)
     score_bytes = np.where(
-        fused_attention(dep, work),
+        fused,
         0.0,
         4.0 * work.qk_pairs * heads_dev * np.maximum(f.act_bytes, 2.0),
     )
     t_attn = _roofline(
         a_flops,
         kv_bytes + score_bytes,
-        dep.attn_peak_flops_per_s * attention_efficiency(dep, work),
+        dep.attn_peak_flops_per_s * attention_efficiency(dep, work, fused),
         bw,
     )
 
