@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -218,12 +219,55 @@ def test_fleet_search_meets_slo_and_simulation_agrees():
     )
     s = simulate(
         req,
-        step_cost(d, ref_batch=choice.level.concurrency_per_replica),
+        step_cost(d, ref_batch=choice.level.concurrency_per_replica, ref_prompt=1000),
         engine_config(d, input_len=1000, output_len=250, policy="continuous"),
         replicas=r,
     ).summary(warmup_s=40.0)
-    # the analytic p99 TPOT (queueing model) runs ~10% below the simulated one at this
-    # load, so a design certified with a thin margin may overshoot the SLO by a few percent
     assert s["tpot_p99_s"] <= 1.05 * slo.tpot_s and s["ttft_p99_s"] <= slo.ttft_s
     assert math.isclose(s["tpot_p99_s"], choice.level.tpot_p99_s, rel_tol=0.15)
     assert math.isclose(s["throughput_rps"], traffic.rate_per_s, rel_tol=0.1)
+
+
+@pytest.mark.parametrize(
+    ("scale", "shape", "load"),
+    [
+        ({}, (1000, 250, 3000, 800), 0.5),
+        ({}, (1000, 250, 3000, 800), 0.8),
+        ({}, (3000, 100, None, None), 0.2),
+        ({}, (3000, 100, None, None), 0.5),
+        ({}, (200, 500, 600, 1500), 0.8),
+        ({"step_overhead_s": 4.0}, (1000, 250, 3000, 800), 0.8),
+        ({"seq_overhead_s": 4.0}, (3000, 100, None, None), 0.5),
+        ({"memory_bw": 0.5}, (1000, 250, 3000, 800), 0.5),
+        ({"compute": 0.5}, (1000, 250, 3000, 800), 0.5),
+    ],
+)
+def test_analytic_p99_tpot_tracks_simulation(scale, shape, load):
+    """The fast path's p99 TPOT within 15% of the simulated one (two replicas behind a
+    least-outstanding balancer) across calibrations, traffic shapes and loads, prompt-heavy
+    traffic included: there prefills interleaved with the decodes set the tail, and the
+    old rule (mean TPOT at the p99 concurrency) ran 25-50% low."""
+    d = _small_deployment()
+    d = dataclasses.replace(
+        d, eff=dataclasses.replace(d.eff, **{k: getattr(d.eff, k) * v for k, v in scale.items()})
+    )
+    n_in, n_out, in99, out99 = shape
+    one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
+    traffic = TrafficShape(2 * load * one.capacity_rps_per_replica, n_in, n_out, in99, out99)
+    lv = generation_level(d, traffic, LatencySlo(), replicas=2)
+    rng = np.random.default_rng(7)
+    req = make_requests(
+        poisson_arrivals(rng, traffic.rate_per_s, 300.0),
+        rng,
+        input_mean=n_in,
+        output_mean=n_out,
+        input_p99=in99,
+        output_p99=out99,
+    )
+    s = simulate(
+        req,
+        step_cost(d, ref_batch=max(lv.concurrency_per_replica, 1.0), ref_prompt=n_in),
+        engine_config(d, input_len=n_in, output_len=n_out, policy="continuous"),
+        replicas=2,
+    ).summary(warmup_s=30.0)
+    assert lv.tpot_p99_s == pytest.approx(s["tpot_p99_s"], rel=0.15)

@@ -9,8 +9,10 @@ find every slot busy wait: the fleet is an M/G/c queue with ``c = R B`` slots wh
 balancer sends work to the least-loaded replica (nginx ``least_conn``), or ``R``
 independent M/G/B queues under round-robin. Tails: the p99 wait of
 :func:`aidc.model.queueing.mgc_wait_quantile_s` (service-time variability from the
-output-length spread), TTFT p99 = wait p99 + first pass of a p99-length prompt, TPOT p99
-= TPOT at the p99 concurrency ``n + 2.33 sqrt(n)`` (capped at ``B``).
+output-length spread), TTFT p99 = wait p99 + first pass of a p99-length prompt at the p99 concurrency
+``n + 2.33 sqrt(n)`` (capped at ``B``). TPOT p99 is the p99 over requests of their mean
+inter-token gap with prompts prefilled in whole iterations between the decodes
+(:mod:`aidc.model.serving_tail`): short requests that meet several prefills set it.
 
 **Encoders and static/dynamic batching.** A replica runs batches of up to ``b``; under
 load batches are full, service ``T(b)``; the wait is that of M/D/1 on batches plus the
@@ -37,8 +39,10 @@ from aidc.model.inference import (
 from aidc.model.inference_step import Deployment, decode_work, prefill_work, step_time
 from aidc.model.queueing import erlang_c, mgc_wait_quantile_s
 from aidc.model.serving_sim import EngineConfig, StepCost
+from aidc.model.serving_tail import decode_and_prefill_s, tpot_p99_s
 
 Z99 = 2.3263478740408408
+BIG_S = 1e30  # stands for an unbounded latency where values are interpolated
 HALFIN_WHITT_SERVERS = 200
 """Above this many servers Erlang C uses the Halfin-Whitt approximation (O(1))."""
 
@@ -117,6 +121,35 @@ def _meets(level: dict[str, float], slo: LatencySlo) -> bool:
     return bool(ok)
 
 
+def _tpot_tail(
+    dep: Deployment,
+    traffic: TrafficShape,
+    *,
+    n: np.ndarray,
+    lam: np.ndarray,
+    slots: np.ndarray,
+    batch_var: np.ndarray,
+) -> np.ndarray:
+    """p99 TPOT per row of ``dep`` at mean batch ``n`` and arrivals ``lam`` per replica
+    (:func:`aidc.model.serving_tail.tpot_p99_s`)."""
+    n_in, n_out = traffic.input_mean, max(traffic.output_mean, 1.0)
+    ctx = n_in + n_out / 2.0
+    nb = np.maximum(n, 1.0)
+    _, e1, e2 = decode_and_prefill_s(dep, nb, ctx, n_in, traffic.input_p99)
+    return tpot_p99_s(
+        dep,
+        n=nb,
+        context=ctx,
+        rate_per_s=lam,
+        delta_mean_s=e1,
+        delta_sq_mean_s2=e2,
+        slots=slots,
+        batch_var=batch_var,
+        output_mean=n_out,
+        output_p99=traffic.output_p99,
+    )
+
+
 def generation_level(
     dep: Deployment,
     traffic: TrafficShape,
@@ -156,12 +189,20 @@ def generation_level(
     wait = _wait_p99(rate, s, max(c, 1), cv2) if lam_r * s_full < slots * 0.999 else math.inf
     n99 = min(slots, n + Z99 * math.sqrt(max(n, 1.0)))
     long_in = traffic.input_p99 or n_in
-    g99 = continuous_generation(dep, input_len=n_in, output_len=n_out, concurrency=max(n99, 1.0))
     first99 = continuous_generation(
         dep, input_len=long_in, output_len=n_out, concurrency=max(n99, 1.0)
     )
     ttft = wait + float(first99.ttft_s[0])
-    tpot = float(g99.tpot_s[0])
+    tpot = float(
+        _tpot_tail(
+            dep,
+            traffic,
+            n=np.array([n]),
+            lam=np.array([lam_r]),
+            slots=np.array([slots]),
+            batch_var=np.array([n / replicas if balancer == "least_outstanding" else n]),
+        )[0]
+    )
     long_out = traffic.output_p99 or n_out
     level = {"ttft": ttft, "tpot": tpot, "e2e": ttft + (long_out - 1.0) * tpot}
     return ServiceLevel(
@@ -263,20 +304,22 @@ def fewest_replicas(
 # ---------------------------------------------------------------------- simulator bridge
 
 
-def step_cost(dep: Deployment, *, ref_batch: float = 64.0) -> StepCost:
+def step_cost(dep: Deployment, *, ref_batch: float = 64.0, ref_prompt: float = 4096.0) -> StepCost:
     """Linearised iteration time of a one-row deployment (see :class:`StepCost`).
 
     Evaluates the analytical step model at a decode of ``ref_batch`` sequences (weights and
     fixed costs; MoE weights touched at that batch), its growth with cached context, and a
-    4096-token prefill (GEMM and attention work per token and per pair). Pipeline stages
-    run one after another (a request's latency), with no micro-batch overlap.
+    prefill of ``ref_prompt`` tokens (GEMM and attention work per token and per pair; GEMM
+    efficiency grows with rows, so linearise at the traffic's mean prompt under continuous
+    batching, where prompts are prefilled one or a few at a time). Pipeline stages run one
+    after another (a request's latency), with no micro-batch overlap.
     """
     pp = float(dep.pp[0])
     b = max(ref_batch, 1.0)
     d0 = step_time(dep, decode_work(b, 0.0))
     ctx = 4096.0
     d1 = step_time(dep, decode_work(b, ctx))
-    n = 4096.0
+    n = max(ref_prompt, 1.0)
     pre = step_time(dep, prefill_work(1.0, n))
     pairs = n * (n + 1.0) / 2.0
 
@@ -386,16 +429,27 @@ def continuous_fleet(
     g = continuous_generation(d, input_len=n_in, output_len=n_out, concurrency=conc)
     f1 = continuous_generation(d, input_len=long_in, output_len=n_out, concurrency=conc)
     S = g.e2e_s.reshape(rows, GRID_POINTS)[:, ::-1]  # ascending concurrency
-    TPOT = g.tpot_s.reshape(rows, GRID_POINTS)[:, ::-1]
     FIRST = f1.ttft_s.reshape(rows, GRID_POINTS)[:, ::-1]
     N = grid[:, ::-1]
+    # p99 TPOT at each grid point's arrival rate, with the batch-size variance of one
+    # replica (v = n) and of a perfectly balanced fleet (v = 0); least-outstanding over R
+    # replicas has v = n / R, interpolated below in 1 / sqrt(R) (the batch-size spread)
+    lam_grid = conc / g.e2e_s
+    slots_rep = np.repeat(slots, GRID_POINTS)
+    tail_one, tail_many = (
+        np.minimum(
+            _tpot_tail(d, traffic, n=conc, lam=lam_grid, slots=slots_rep, batch_var=v), BIG_S
+        ).reshape(rows, GRID_POINTS)[:, ::-1]
+        for v in (conc, 0.0 * conc)
+    )
     cv2 = lognormal_cv2(traffic.output_mean, traffic.output_p99)
     out: list[FleetChoice] = []
     for i in range(rows):
         if not fits[i]:
             out.append(FleetChoice(None, int(slots[i]), "memory"))
             continue
-        n_i, s_i, tp_i, f_i = N[i], S[i], TPOT[i], FIRST[i]
+        n_i, s_i, f_i = N[i], S[i], FIRST[i]
+        t1_i, t0_i = tail_one[i], tail_many[i]
         thr = n_i / s_i  # requests/s of one replica at each concurrency (increasing)
         cap_rps = float(thr[-1])
         if not cap_rps > 0:
@@ -408,7 +462,8 @@ def continuous_fleet(
             i=i,
             n_i=n_i,
             s_i=s_i,
-            tp_i=tp_i,
+            t1_i=t1_i,
+            t0_i=t0_i,
             f_i=f_i,
             thr=thr,
             cap_rps=cap_rps,
@@ -427,7 +482,8 @@ def continuous_fleet(
             )
             wait = _wait_p99(rate, s, max(servers, 1), cv2)
             n99 = min(float(slots[i]), n + Z99 * math.sqrt(max(n, 1.0)))
-            tpot = float(np.interp(n99, n_i, tp_i))
+            t1, t0 = float(np.interp(lam_r, thr, t1_i)), float(np.interp(lam_r, thr, t0_i))
+            tpot = t1 if balancer != "least_outstanding" else t0 + (t1 - t0) / math.sqrt(r)
             ttft = wait + float(np.interp(n99, n_i, f_i))
             lv = {"ttft": ttft, "tpot": tpot, "e2e": ttft + (long_out - 1.0) * tpot}
             return ServiceLevel(

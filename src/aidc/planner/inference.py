@@ -190,7 +190,11 @@ def _simulate(
         input_p99=traffic.input_p99,
         output_p99=traffic.output_p99,
     )
-    cost = step_cost(dep, ref_batch=max(batch / 2.0, 1.0))
+    cost = step_cost(
+        dep,
+        ref_batch=max(batch / 2.0, 1.0),
+        ref_prompt=traffic.input_mean if policy == "continuous" else 4096.0,
+    )
     eng = engine_config(
         dep,
         input_len=traffic.input_mean,

@@ -200,7 +200,11 @@ def estimate_inference(
         cap = lv.slots_per_replica if policy == "continuous" else float(batch or 8)
         sim = simulate(
             req,
-            step_cost(dep, ref_batch=max(lv.concurrency_per_replica, 1.0)),
+            step_cost(
+                dep,
+                ref_batch=max(lv.concurrency_per_replica, 1.0),
+                ref_prompt=input_len if policy == "continuous" else 4096.0,
+            ),
             engine_config(
                 dep, input_len=input_len, output_len=output_len, policy=policy, max_batch=cap
             ),

@@ -1,0 +1,244 @@
+"""p99 time per output token under continuous batching with lumpy prefills.
+
+A request's TPOT, as clients and benchmarks measure it, is the mean gap between its output
+tokens: ``TPOT = (t_last - t_first) / m`` over its ``m = n_out - 1`` decode iterations.
+Under iteration-level scheduling (vLLM, TensorRT-LLM, SGLang) every iteration emits one
+token for every running request, and an iteration that also prefills a newly admitted
+prompt takes longer. The p99 TPOT is therefore set by two things the mean hides:
+
+* **Prefill interruptions.** A pure decode iteration of the ``n`` running requests takes
+  ``τ_d(n)``; one that also prefills a prompt of ``L`` tokens takes ``τ_d(n) + Δ(L)``
+  (both from the step model :func:`aidc.model.inference_step.step_time`; ``Δ`` is large
+  once the prompt makes the step compute-bound). Prompts arrive at ``λ`` per replica
+  (Poisson), one prefill iteration each, so a request decoding for ``W`` seconds sees
+  ``K ~ Poisson(λ W)`` of them, ``X = Σ_{j≤K} Δ(L_j)`` extra seconds, and
+
+      TPOT = τ_d(n) + X / m,      W = m τ̄,      τ̄ = τ_d(n) / (1 - λ E[Δ])
+
+  (``τ̄`` the mean gap: per second, ``λ`` prefill iterations of ``τ_d + Δ`` and decode
+  iterations of ``τ_d`` fill the time). Short requests (small ``m``) average over few
+  gaps, so their TPOT varies most: the p99 over requests comes from the short ones that
+  met several prompts. The compound Poisson sum ``X`` is replaced by a scaled Poisson
+  ``d K'`` with the same mean and variance, ``d = E[Δ²]/E[Δ]``,
+  ``K' ~ Poisson(λ W E[Δ]/d)``, whose tail ``P(K' > k) = P(Γ(k+1) ≤ μ')`` is taken
+  continuous in ``k`` (Wilson-Hilferty cube-root normal approximation of the gamma law,
+  Johnson, Kotz and Balakrishnan, *Continuous Univariate Distributions* vol. 1, §17.5).
+* **Batch-size fluctuation.** The number of running requests is Poisson with mean ``n``
+  (M/G/∞ below the slot cap; variance ``n / R`` per replica when a least-outstanding
+  balancer spreads ``R`` replicas' load evenly). A request averages it over its own life
+  ``W``; with an exponential correlation time equal to the mean residence ``S̄``, the
+  variance of that average is ``v g(W/S̄)``, ``g(x) = 2 (x - 1 + e^{-x}) / x²``. It enters
+  ``τ_d`` through a three-point Gauss-Hermite rule (``n ± √3 σ``, weights 1/6, 2/3, 1/6),
+  clipped to ``[1, slots]``.
+
+The p99 solves ``Σ_m w_m Σ_h v_h P(TPOT > x | m, n_h) = 0.01`` over a quadrature of the
+output-length distribution (lognormal from the traffic's mean and p99; requests with one
+output token have no TPOT and are left out, as the simulator and benchmarks do). Prompt
+lengths enter through ``E[Δ]`` and ``E[Δ²]`` over a Gauss-Hermite rule in log length.
+
+Prompts are prefilled whole in one iteration, as the simulator
+(:mod:`aidc.model.serving_sim`) admits them; prompts that arrive within one iteration
+share it (counted here as separate interruptions, a slight overestimate at high rates).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from aidc.model.inference import _add
+from aidc.model.inference_step import Deployment, decode_work, prefill_work, step_time
+
+Z99 = 2.3263478740408408
+TAIL_Q = 0.01  # P(TPOT > p99)
+OUTPUT_POINTS = 24  # quadrature of the output-length distribution
+PROMPT_POINTS = 5  # Gauss-Hermite points in log prompt length
+BISECTION_STEPS = 30
+LITTLE_STEPS = 8  # damped fixed-point steps for the mean batch
+_GH3 = ((0.0, 2.0 / 3.0), (math.sqrt(3.0), 1.0 / 6.0), (-math.sqrt(3.0), 1.0 / 6.0))
+
+
+def lognormal_sigma(mean: float, p99: float | None) -> float:
+    """Log-space standard deviation of a lognormal with this mean and p99 (0 if fixed)."""
+    if p99 is None or p99 <= mean:
+        return 0.0
+    r = math.log(p99 / mean)
+    return Z99 - math.sqrt(max(Z99 * Z99 - 2.0 * r, 0.0))
+
+
+def _norm_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF (Abramowitz and Stegun 7.1.26 for erf, |error| < 1.5e-7)."""
+    x = np.abs(z) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    erf = 1.0 - poly * np.exp(-x * x)
+    return 0.5 * (1.0 + np.sign(z) * erf)
+
+
+def poisson_tail(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``P(K > k)`` for ``K ~ Poisson(mu)``, continuous in ``k``: ``P(Γ(k+1) ≤ mu)``
+    (Wilson-Hilferty); 1 for ``k < 0``."""
+    a = np.maximum(k, 0.0) + 1.0
+    mu = np.maximum(mu, 0.0)
+    z = (np.cbrt(mu / a) - 1.0 + 1.0 / (9.0 * a)) * 3.0 * np.sqrt(a)
+    return np.where(k < 0.0, 1.0, np.where(mu > 0.0, _norm_cdf(z), 0.0))
+
+
+def _output_quadrature(mean: float, p99: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Decode gaps ``m = n_out - 1`` and weights over requests with ``n_out >= 2``: midpoint
+    rule in probability, denser toward short requests (they set the tail)."""
+    s = lognormal_sigma(mean, p99)
+    if s == 0.0:
+        return np.array([max(round(mean) - 1.0, 1.0)]), np.array([1.0])
+    mu = math.log(mean) - s * s / 2.0
+    edges = np.linspace(0.0, 1.0, OUTPUT_POINTS + 1) ** 2
+    u = 0.5 * (edges[1:] + edges[:-1])
+    w = np.diff(edges)
+    z = np.array([_norm_ppf(float(p)) for p in u])
+    out = np.maximum(np.rint(np.exp(mu + s * z)), 1.0)
+    keep = out >= 2.0
+    if not keep.any():
+        return np.array([1.0]), np.array([1.0])
+    return out[keep] - 1.0, w[keep] / w[keep].sum()
+
+
+def _norm_ppf(p: float) -> float:
+    """Inverse standard normal CDF (bisection on :func:`math.erf`; a few dozen points)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * (1.0 + math.erf(mid / math.sqrt(2.0))) < p:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def decode_and_prefill_s(
+    dep: Deployment,
+    n: np.ndarray,
+    context: np.ndarray | float,
+    prompt_mean: float,
+    prompt_p99: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``τ_d(n)`` (a decode iteration of ``n`` requests at mean context ``context``) and
+    ``E[Δ]``, ``E[Δ²]`` (the extra time of an iteration that also prefills one prompt),
+    per row of ``dep``; an iteration is a round of the ``pp`` pipeline micro-batches, as in
+    :func:`aidc.model.inference.continuous_generation`."""
+    pp = dep.pp
+    rows = len(dep)
+    n = np.asarray(n, float) + 0.0 * pp
+
+    def round_s(d: Deployment, work) -> np.ndarray:  # type: ignore[no-untyped-def]
+        st = step_time(d, work)
+        return d.pp * (st.stage_s + st.lm_head_s + st.p2p_s + st.overhead_s)
+
+    ctx = np.asarray(context, float) + 0.0 * pp
+    tau = round_s(dep, decode_work(n / pp, ctx))
+    s = lognormal_sigma(prompt_mean, prompt_p99)
+    if s == 0.0:
+        nodes, wts = np.array([0.0]), np.array([1.0])
+    else:
+        nodes, wts = np.polynomial.hermite_e.hermegauss(PROMPT_POINTS)
+        wts = wts / wts.sum()
+    lengths = np.maximum(
+        np.rint(prompt_mean * np.exp(s * nodes - s * s / 2.0)), 1.0
+    )  # lognormal quantiles with the given mean
+    k = len(lengths)
+    idx = np.repeat(np.arange(rows), k)
+    d = dep.take(idx)
+    L = np.tile(lengths, rows)
+    mixed = _add(
+        decode_work(np.repeat(n, k) / d.pp, np.repeat(ctx, k)), prefill_work(1.0 / d.pp, L)
+    )
+    delta = np.maximum(round_s(d, mixed) - np.repeat(tau, k), 0.0).reshape(rows, k)
+    e1 = delta @ wts
+    e2 = (delta * delta) @ wts
+    return tau, e1, e2
+
+
+def decode_round_s(dep: Deployment, n: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """``τ_d``: one decode iteration of ``n`` requests (rows x k batch sizes for the rows
+    of ``dep``, one step-model call), at mean cached context ``context`` (per row)."""
+    n = np.asarray(n, float)
+    rows, k = n.shape
+    d = dep.take(np.repeat(np.arange(rows), k))
+    ctx = np.repeat(np.asarray(context, float) + 0.0 * dep.pp, k)
+    st = step_time(d, decode_work(n.ravel() / d.pp, ctx))
+    return (d.pp * (st.stage_s + st.lm_head_s + st.p2p_s + st.overhead_s)).reshape(rows, k)
+
+
+def tpot_p99_s(
+    dep: Deployment,
+    *,
+    n: np.ndarray,
+    context: np.ndarray | float,
+    rate_per_s: np.ndarray,
+    delta_mean_s: np.ndarray,
+    delta_sq_mean_s2: np.ndarray,
+    slots: np.ndarray,
+    batch_var: np.ndarray,
+    output_mean: float,
+    output_p99: float | None,
+) -> np.ndarray:
+    """p99 over requests of their mean time per output token (see the module docstring),
+    per row of ``dep`` at mean batch ``n`` and prompt arrival rate ``rate_per_s`` (per
+    replica). ``batch_var`` is the variance of the batch size at an instant (``n``, or
+    ``n / R`` under least-outstanding balancing over ``R`` replicas); ``E[Δ]``, ``E[Δ²]``
+    from :func:`decode_and_prefill_s`. ``inf`` where prefills alone fill the time
+    (``λ E[Δ] >= 1``).
+    """
+    n = np.asarray(n, float) + 0.0 * dep.pp
+    ctx = np.asarray(context, float) + 0.0 * n
+    lam = np.asarray(rate_per_s, float) + 0.0 * n
+    e1 = np.asarray(delta_mean_s, float) + 0.0 * n
+    e2 = np.asarray(delta_sq_mean_s2, float) + 0.0 * n
+    slots = np.asarray(slots, float) + 0.0 * n
+    var = np.asarray(batch_var, float) + 0.0 * n
+    busy = lam * e1
+    ok = busy < 1.0
+    # Little's law with the lumpy mean gap: n = λ (τ_d + E[Δ] + (n̄_out - 1) τ̄(n))
+    m_mean = max(output_mean - 1.0, 0.0)
+    for _ in range(LITTLE_STEPS):
+        tau_n = decode_round_s(dep, n[:, None], ctx)[:, 0]
+        tau_bar = tau_n / np.where(ok, 1.0 - busy, 1.0)
+        n_new = np.clip(lam * (tau_n + e1 + m_mean * tau_bar), 1.0, slots)
+        n = np.where(ok, 0.5 * (n + n_new), n)
+
+    m, wm = _output_quadrature(output_mean, output_p99)
+    x_rel = m / max(output_mean, 1.0)
+    g = 2.0 * (x_rel - 1.0 + np.exp(-x_rel)) / (x_rel * x_rel)  # variance share kept
+    sd = np.sqrt(var[:, None] * g[None, :])  # rows x outputs
+    nh = np.concatenate(
+        [np.clip(n[:, None] + z * sd, 1.0, slots[:, None]) for z, _ in _GH3] + [n[:, None]],
+        axis=1,
+    )
+    tau_all = decode_round_s(dep, nh, ctx)
+    k = len(m)
+    tau_h = np.stack([tau_all[:, j * k : (j + 1) * k] for j in range(3)], axis=-1)
+    tau_bar = tau_all[:, -1] / np.where(ok, 1.0 - busy, 1.0)  # mean gap
+    d = np.where(e1 > 0.0, e2 / np.maximum(e1, 1e-300), 0.0)  # scaled-Poisson jump, s
+    weights = wm[None, :, None] * np.array([v for _, v in _GH3])[None, None, :]
+    rate_k = lam * tau_bar * np.where(d > 0.0, e1 / np.maximum(d, 1e-300), 0.0)
+    mm = m[None, :, None]
+    mu_k = rate_k[:, None, None] * mm  # scaled-Poisson mean for a request of m gaps
+    dd = d[:, None, None]
+
+    def tail(x: np.ndarray) -> np.ndarray:
+        gap = x[:, None, None] - tau_h
+        if_jumps = poisson_tail(gap * mm / np.maximum(dd, 1e-300), mu_k)
+        p = np.where(dd > 0.0, if_jumps, (gap < 0.0).astype(float))
+        return (weights * p).sum(axis=(1, 2))
+
+    lo = tau_h.min(axis=(1, 2))
+    top = (mu_k + 8.0 * np.sqrt(mu_k) + 8.0) * dd / mm
+    hi = (tau_h + top).max(axis=(1, 2)) * 1.01 + 1e-12
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        above = tail(mid) > TAIL_Q
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.where(ok, hi, np.inf)
