@@ -436,11 +436,17 @@ def continuous_fleet(
     # replicas has v = n / R, interpolated below in 1 / sqrt(R) (the batch-size spread)
     lam_grid = conc / g.e2e_s
     slots_rep = np.repeat(slots, GRID_POINTS)
+    both = np.tile(np.arange(len(conc)), 2)
+    tails = _tpot_tail(
+        d.take(both),
+        traffic,
+        n=conc[both],
+        lam=lam_grid[both],
+        slots=slots_rep[both],
+        batch_var=np.concatenate([conc, 0.0 * conc]),
+    )
     tail_one, tail_many = (
-        np.minimum(
-            _tpot_tail(d, traffic, n=conc, lam=lam_grid, slots=slots_rep, batch_var=v), BIG_S
-        ).reshape(rows, GRID_POINTS)[:, ::-1]
-        for v in (conc, 0.0 * conc)
+        np.minimum(t, BIG_S).reshape(rows, GRID_POINTS)[:, ::-1] for t in np.split(tails, 2)
     )
     cv2 = lognormal_cv2(traffic.output_mean, traffic.output_p99)
     out: list[FleetChoice] = []
