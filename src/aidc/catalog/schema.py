@@ -242,8 +242,8 @@ class SoftwareStack(Record):
         default=None,
         ge=0,
         description="host time per scheduled sequence per generation step that the GPU waits"
-        " for (request bookkeeping in a Python executor), on an x86 server host, on top of the"
-        " calibrated generic per-sequence overhead; None: none beyond it",
+        " for (request bookkeeping in a Python executor), on an x86 server host; None: the"
+        " calibrated generic per-sequence overhead",
     )
     fused_attention: tuple[Precision, ...] = Field(
         default=(),

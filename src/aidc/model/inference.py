@@ -109,7 +109,7 @@ def engine_arrays(
         kernels_per_layer=np.array([_get(s, "kernels_per_layer") for s in stacks]),
         host_s_per_kernel=np.array([_get(s, "host_s_per_kernel") for s in stacks]),
         host_s_per_seq=np.array(
-            [0.0 if s is None or s.host_s_per_seq is None else s.host_s_per_seq for s in stacks]
+            [np.nan if s is None or s.host_s_per_seq is None else s.host_s_per_seq for s in stacks]
         ),
         fused_attention=np.array(
             [
