@@ -13,6 +13,7 @@ from aidc.catalog.inference_calibration import efficiency_columns, inference_key
 from aidc.model.inference import build_deployment, continuous_generation
 from aidc.model.inference_step import decode_work, layer_shape_factors, prefill_work, step_time
 from aidc.model.serve_format import serve_format
+from aidc.model.serving import step_cost
 
 CAT = load_catalog()
 CAL = load_default_calibration()
@@ -160,6 +161,34 @@ def test_grace_hosted_devices_pay_more_host_time_per_step():
     assert step_time(gb, work).overhead_s[0] == pytest.approx(
         2.75 * step_time(as_x86, work).overhead_s[0]
     )
+
+
+def test_engine_host_time_per_sequence_replaces_the_generic_one():
+    """TensorRT-LLM records the host time its Python executor leaves exposed per sequence
+    and step (software.yaml host_us_per_seq): it replaces the calibrated generic value,
+    scales with the host factor, is shared by the ranks under attention data parallelism,
+    and the simulator's linearised step (step_cost) charges the same per sequence."""
+
+    def per_seq(d) -> float:  # type: ignore[no-untyped-def]
+        one, many = decode_work(1.0, 1024.0), decode_work(257.0, 1024.0)
+        return float((step_time(d, many).overhead_s - step_time(d, one).overhead_s)[0] / 256)
+
+    trt = dep("llama-3.3-70b", "B200", "tensorrt-llm", "fp4", tp=4)
+    fact = CAT.software.get("tensorrt-llm").host_s_per_seq
+    assert fact is not None and fact > trt.eff.seq_overhead_s[0]
+    assert per_seq(trt) == pytest.approx(fact)
+    vllm = dep("llama-3.3-70b", "B200", "vllm", "fp8", tp=4)
+    assert np.isnan(vllm.engine.host_s_per_seq[0])
+    assert per_seq(vllm) == pytest.approx(vllm.eff.seq_overhead_s[0])
+    gb = dep("llama-3.3-70b", "GB200", "tensorrt-llm", "fp4", tp=4)
+    assert per_seq(gb) == pytest.approx(2.75 * fact)
+    adp = replace(trt, attention_dp=np.array([True]))
+    assert per_seq(adp) == pytest.approx(fact / 4)
+    for d in (trt, gb, adp):
+        cost = step_cost(d, ref_batch=64.0)
+        assert cost.per_seq_s == pytest.approx(per_seq(d))
+        fixed = d.eff.step_overhead_s[0] * d.host_overhead_factor[0]
+        assert cost.fixed_s > fixed  # kernels and collectives besides
 
 
 def test_attention_dp_ranks_each_schedule_up_to_the_batch_cap():

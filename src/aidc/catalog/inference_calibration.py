@@ -29,7 +29,8 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
 ``attention_efficiency``   fraction of (>= 16-bit) peak reached by attention math
 ``kernel_gap_us``          GPU time floor per kernel launch
 ``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
-``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping)
+``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping);
+                           engines recording ``host_us_per_seq`` (software.yaml) use theirs
 ``collective_latency_us``  software latency per all-reduce or pipeline send
 ``dequant_overhead``       share of GEMM math time added to widen packed 4-bit
                            weights in the main loop (formats with

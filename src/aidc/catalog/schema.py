@@ -238,6 +238,13 @@ class SoftwareStack(Record):
         ge=0,
         description="host dispatch time per kernel; 0 when a C++ runtime or CUDA graphs run ahead",
     )
+    host_s_per_seq: float | None = Field(
+        default=None,
+        ge=0,
+        description="host time per scheduled sequence per generation step that the GPU waits"
+        " for (request bookkeeping in a Python executor), on an x86 server host; None: the"
+        " calibrated generic per-sequence overhead",
+    )
     fused_attention: tuple[Precision, ...] = Field(
         default=(),
         description="precisions with a fused attention kernel (no score matrix in memory)",

@@ -108,6 +108,9 @@ def engine_arrays(
     return EngineArrays(
         kernels_per_layer=np.array([_get(s, "kernels_per_layer") for s in stacks]),
         host_s_per_kernel=np.array([_get(s, "host_s_per_kernel") for s in stacks]),
+        host_s_per_seq=np.array(
+            [np.nan if s is None or s.host_s_per_seq is None else s.host_s_per_seq for s in stacks]
+        ),
         fused_attention=np.array(
             [
                 s is not None and p in s.fused_attention

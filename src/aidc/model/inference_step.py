@@ -46,8 +46,11 @@ columns, ``pp`` splits the layers into stages):
   stage point-to-point.
 * **LM head** on the last stage for the tokens that need logits, and the host overhead
   of a generation step: a fixed part (scheduling, synchronisation) plus a part per
-  sequence (sampling, request bookkeeping in Python-level schedulers); an encoder pass
-  samples nothing and pays only for its kernels. Host-side times (this overhead and
+  sequence (sampling, request bookkeeping in Python-level schedulers), the engine's own
+  measured figure where the catalog records one (``host_s_per_seq``: TensorRT-LLM's
+  Python PyExecutor) and shared by the ranks that each keep their own requests under
+  attention data parallelism (:func:`seq_host_s`); an encoder pass samples nothing and
+  pays only for its kernels. Host-side times (this overhead and
   kernel dispatch) are calibrated on x86 server hosts and scale with the device's
   ``host_overhead_factor`` (catalog: a Grace-hosted GB200 runs PyTorch host code ~2.75x
   slower than a DGX H100's Xeon).
@@ -170,6 +173,7 @@ class EngineArrays:
 
     kernels_per_layer: np.ndarray
     host_s_per_kernel: np.ndarray
+    host_s_per_seq: np.ndarray  # exposed host time per sequence per step (x86); NaN: calibrated
     fused_attention: np.ndarray  # bool, at this precision
     context_fused_attention: np.ndarray  # bool: a decoder's prompt pass is fused too
     elementwise_passes_h: np.ndarray  # passes over T x hidden per layer
@@ -647,12 +651,31 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         p2p_s=p2p,
         overhead_s=np.where(
             work.logits_tokens > 0,
-            (e.step_overhead_s + e.seq_overhead_s * work.logits_tokens) * host,
+            e.step_overhead_s * host + seq_host_s(dep) * work.logits_tokens,
             0.0,
         )
         + 0.0 * T,
         pp=pp + 0.0 * T,
     )
+
+
+def seq_host_s(dep: Deployment) -> np.ndarray:
+    """Host time per sequence of a generation step that the GPU waits for (s per sequence).
+
+    ``t_seq = s h / r``: ``s`` the engine's own ``host_s_per_seq`` where the catalog records
+    one (``software.yaml``: the request bookkeeping a Python executor does per sequence and
+    step and does not hide behind the GPU, measured on or scaled to an x86 host), else the
+    calibrated generic ``seq_overhead_s``; ``h`` the device's
+    ``host_overhead_factor`` (a Grace host runs the same Python ~2.75x slower); ``r`` the
+    ranks that each schedule their own requests: ``tp`` under attention data parallelism
+    (TensorRT-LLM's PyExecutor runs on every rank and, with ``enable_attention_dp``, each
+    rank keeps its own requests, so their bookkeeping runs side by side), else 1 (every TP
+    rank walks the whole batch). A step over ``n`` sequences pays ``n t_seq``."""
+    eng = dep.engine.host_s_per_seq
+    s = np.where(np.isnan(eng), dep.eff.seq_overhead_s, eng)
+    host = 1.0 if dep.host_overhead_factor is None else dep.host_overhead_factor
+    ranks = 1.0 if dep.attention_dp is None else np.where(dep.attention_dp, dep.tp, 1.0)
+    return s * host / ranks
 
 
 def pipelined_pass_s(dep: Deployment, work: StepWork, micro_batches: np.ndarray) -> np.ndarray:

@@ -36,7 +36,13 @@ from aidc.model.inference import (
     memory_estimate,
     static_generation,
 )
-from aidc.model.inference_step import Deployment, decode_work, prefill_work, step_time
+from aidc.model.inference_step import (
+    Deployment,
+    decode_work,
+    prefill_work,
+    seq_host_s,
+    step_time,
+)
 from aidc.model.queueing import erlang_c, mgc_wait_quantile_s
 from aidc.model.serving_sim import EngineConfig, StepCost
 from aidc.model.serving_tail import decode_and_prefill_s, tpot_p99_s
@@ -329,7 +335,7 @@ def step_cost(dep: Deployment, *, ref_batch: float = 64.0, ref_prompt: float = 4
     fixed = pp * (f(d0.kernel_floor_s) + f(d0.comm_s) + f(d0.elementwise_s)) + (pp - 1.0) * f(
         d0.p2p_s
     )
-    per_seq = f(dep.eff.seq_overhead_s)
+    per_seq = f(seq_host_s(dep))  # with the host factor, as the step model charges it
     fixed += f(d0.overhead_s) - per_seq * b
     return StepCost(
         fixed_s=max(fixed, 0.0),
