@@ -309,6 +309,26 @@ class SoftwareStack(Record):
         default=False,
         description="input embedding and LM head held as separate whole copies on every rank",
     )
+    allreduce: Literal["nccl", "custom"] | None = Field(
+        default=None,
+        description="tensor-parallel all-reduce implementation: nccl (ncclAllReduce at every "
+        "size, timed by the measured NCCL curve of the scale-up link) or custom (an in-engine "
+        "one-/two-shot kernel up to custom_allreduce_max_bytes, NCCL above); None: not "
+        "recorded (the calibrated alpha-beta form with a fitted per-call latency)",
+    )
+    custom_allreduce_max_bytes: float | None = Field(
+        default=None,
+        gt=0,
+        description="largest all-reduce message the custom kernel takes (allreduce: custom)",
+    )
+
+    @model_validator(mode="after")
+    def _allreduce_threshold(self) -> SoftwareStack:
+        if (self.allreduce == "custom") != (self.custom_allreduce_max_bytes is not None):
+            raise ValueError(
+                "custom_allreduce_max_mb goes with allreduce: custom (and only with it)"
+            )
+        return self
 
 
 class StorageSystem(Record):

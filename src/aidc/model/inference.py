@@ -30,6 +30,7 @@ quantity is an array over rows (candidates or reference measurements).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,15 @@ from aidc.catalog.efficiency import (
     load_kernel_efficiency,
     select_kernel_efficiency,
 )
-from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision, SoftwareStack
+from aidc.catalog.loader import load_catalog
+from aidc.catalog.schema import (
+    Accelerator,
+    CollectiveCurve,
+    Link,
+    ModelArch,
+    Precision,
+    SoftwareStack,
+)
 from aidc.model.hardware import hardware_arrays
 from aidc.model.inference_step import (
     ArchArrays,
@@ -56,6 +65,7 @@ from aidc.model.inference_step import (
     prefill_work,
     step_time,
 )
+from aidc.model.network import CurveParams, curve_link
 from aidc.model.serve_format import ServeFormat
 from aidc.units import GIGA
 
@@ -138,7 +148,43 @@ def engine_arrays(
         replicated_embeddings=np.array(
             [bool(s is not None and s.replicated_embeddings) for s in stacks]
         ),
+        custom_allreduce_max_bytes=np.array([_custom_allreduce_max_bytes(s) for s in stacks]),
     )
+
+
+def _custom_allreduce_max_bytes(stack: SoftwareStack | None) -> float:
+    """Largest TP all-reduce the engine runs with its own kernel: 0 for an NCCL-only
+    engine, the recorded workspace limit for a custom one, inf where not recorded (every
+    all-reduce in the calibrated form)."""
+    if stack is None or stack.allreduce is None:
+        return math.inf
+    if stack.allreduce == "nccl":
+        return 0.0
+    return float(stack.custom_allreduce_max_bytes or math.inf)
+
+
+def nccl_allreduce_curves(
+    accelerators: Sequence[Accelerator], records: Sequence[CollectiveCurve] | None = None
+) -> CurveParams:
+    """Measured NCCL all-reduce curve of each device's scale-up link (catalog
+    ``collectives.yaml``; ``records`` default to the shipped ones), as aligned arrays.
+    A link without a fitted curve takes the nearest fitted one (:func:`curve_link`)."""
+    recs = {r.id: r for r in (load_catalog().collectives if records is None else records)}
+    rows = []
+    for acc in accelerators:
+        r = recs[f"{curve_link(acc.scaleup_link, 'all_reduce', recs)}-all-reduce"]
+        rows.append(
+            (
+                r.base_latency_s,
+                r.step_latency_s,
+                r.bus_efficiency,
+                r.rank_exponent,
+                r.ramp_bytes,
+                r.ramp_exponent,
+            )
+        )
+    cols = np.array(rows, dtype=float).reshape(-1, 6)
+    return CurveParams(*(cols[:, i] for i in range(6)))
 
 
 def gemm_shape_half_points(
@@ -254,6 +300,7 @@ def build_deployment(
         gemm_k_half=k_half,
         gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
         host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
+        nccl_allreduce=nccl_allreduce_curves(accelerators),
     )
 
 

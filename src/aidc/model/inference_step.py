@@ -59,13 +59,14 @@ overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
 from aidc.catalog.schema import ModelArch
 from aidc.model.collectives import allreduce_time_s, p2p_time_s
 from aidc.model.hardware import HardwareArrays
+from aidc.model.network import CurveParams, collective_time_s
 from aidc.model.transformer import (
     attention_flops_per_query_key,
     dense_matmul_params,
@@ -188,6 +189,9 @@ class EngineArrays:
     context_buffers_f: np.ndarray  # T x ffn / tp prefill buffers
     buffer_growth: np.ndarray  # request-sized KV and prefill buffers allocated this much larger
     replicated_embeddings: np.ndarray  # bool: embedding and LM head whole on every rank
+    # TP all-reduces up to this size run the engine's own kernel (calibrated form), larger
+    # ones NCCL (measured curve): 0 for NCCL-only engines, inf where not recorded
+    custom_allreduce_max_bytes: np.ndarray
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)
@@ -233,6 +237,9 @@ class Deployment:
     gemm_relative_max: np.ndarray | None = None
     # host CPU time of a serving step relative to an x86 server host; None: all 1
     host_overhead_factor: np.ndarray | None = None
+    # measured NCCL all-reduce curve of the scale-up link (arrays); None: every all-reduce
+    # takes the calibrated form
+    nccl_allreduce: CurveParams | None = None
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -252,6 +259,9 @@ class Deployment:
             attention_dp=_take_optional(self.attention_dp, idx),
             gemm_relative_max=_take_optional(self.gemm_relative_max, idx),
             host_overhead_factor=_take_optional(self.host_overhead_factor, idx),
+            nccl_allreduce=None
+            if self.nccl_allreduce is None
+            else CurveParams(*(np.asarray(v)[idx] for v in astuple(self.nccl_allreduce))),
         )
 
 
@@ -458,6 +468,43 @@ def tp_allreduce_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
     return inner + np.where(k > 1, outer, 0.0)
 
 
+def tp_allreduce_nccl_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
+    """NCCL all-reduce of ``n_bytes`` over the TP group, from measured NCCL timings.
+
+    Inside the scale-up domain the catalog's fitted curve of the link (``collectives.yaml``,
+    nccl-tests latencies shipped by aiconfigurator-core; see :mod:`aidc.model.network`):
+    ``t = base + 2 (p-1) step + 2 (p-1)/p n / (B eta(n, p))``, s, with NCCL's own launch and
+    synchronisation in ``base`` and ``step``; beyond the domain the per-device scale-out
+    ring of :func:`tp_allreduce_s` is added. Needs ``dep.nccl_allreduce``."""
+    hw, tp, curve = dep.hw, dep.tp, dep.nccl_allreduce
+    assert curve is not None
+    has_up = hw.scaleup_bw_bytes_per_s > 0
+    p_in = np.where(has_up, np.minimum(tp, np.maximum(hw.scaleup_domain_devices, 1.0)), 1.0)
+    k = np.maximum(tp / p_in, 1.0)
+    up_bw = np.where(has_up, hw.scaleup_bw_bytes_per_s, 1.0)
+    inner = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, curve), 0.0)
+    outer = allreduce_time_s(n_bytes / p_in, k, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
+    return inner + np.where(k > 1, outer, 0.0)
+
+
+def tp_allreduce_call_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
+    """One TP all-reduce of ``n_bytes`` as the engine runs it, s.
+
+    Engines differ in the implementation (catalog ``software.yaml``, ``allreduce``):
+    FasterTransformer and Megatron-LM call ``ncclAllReduce`` at every size, whose
+    small-message time on NVLink is ~10-22 us at 2-8 ranks (measured, A100); TensorRT-LLM
+    and vLLM run their own one-/two-shot IPC kernels up to a workspace size (8 MB, 8 MiB)
+    and NCCL above. NCCL calls (``n > custom_allreduce_max_bytes``) take
+    :func:`tp_allreduce_nccl_s`; the engine's own kernel, and engines whose implementation
+    is not recorded, take the calibrated form ``t_ring(n) + c_sw`` (:func:`tp_allreduce_s`
+    plus the fitted per-call ``collective_latency``)."""
+    custom = tp_allreduce_s(dep, n_bytes) + np.where(dep.tp > 1, dep.eff.collective_latency_s, 0.0)
+    if dep.nccl_allreduce is None:
+        return custom
+    nccl = n_bytes > dep.engine.custom_allreduce_max_bytes
+    return np.where(nccl, tp_allreduce_nccl_s(dep, n_bytes), custom)
+
+
 def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
     hw = dep.hw
@@ -603,8 +650,7 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
 
     # TP all-reduces (2 per layer)
     ar_bytes = T * a.hidden * np.maximum(f.act_bytes, 2.0)
-    t_ar = tp_allreduce_s(dep, ar_bytes) + np.where(tp > 1, e.collective_latency_s, 0.0)
-    t_comm = 2.0 * t_ar
+    t_comm = 2.0 * tp_allreduce_call_s(dep, ar_bytes)
 
     # activation quantization: a read and a write of the GEMM inputs per kernel
     t_elem = t_elem + f.quant_kernels_per_layer * T * a.hidden * 3.0 * f.act_bytes / bw
