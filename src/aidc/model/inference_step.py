@@ -34,8 +34,12 @@ columns, ``pp`` splits the layers into stages):
   the host must also dispatch them (``host_s_per_kernel``, 0 with CUDA graphs or a C++
   runtime that runs ahead), and the step takes whichever is longer.
 * **Tensor parallel**: two all-reduces of ``T h`` activations per layer (Shoeybi et al.
-  2019, Megatron-LM, arXiv 1909.08053), alpha-beta cost from :mod:`aidc.model.collectives`
-  plus a per-call software latency (NCCL launch and synchronisation, calibrated). A TP
+  2019, Megatron-LM, arXiv 1909.08053), timed as the engine runs them
+  (:func:`tp_allreduce_call_s`): NCCL calls from the measured NCCL curve of the scale-up
+  link (catalog ``collectives.yaml``); an engine's own one-/two-shot kernel (TensorRT-LLM,
+  vLLM, up to their workspace size) and engines whose implementation is not recorded by
+  the alpha-beta cost of :mod:`aidc.model.collectives` plus a calibrated per-call
+  latency. A TP
   group larger than the scale-up domain is reduced hierarchically, as NCCL does with one
   NIC per GPU: a ring inside each domain over the scale-up links, then ``S / p_in`` bytes
   per device across the ``k = tp / p_in`` domains over each device's own scale-out link
