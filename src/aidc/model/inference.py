@@ -153,38 +153,55 @@ def engine_arrays(
 
 
 def _custom_allreduce_max_bytes(stack: SoftwareStack | None) -> float:
-    """Largest TP all-reduce the engine runs with its own kernel: 0 for an NCCL-only
-    engine, the recorded workspace limit for a custom one, inf where not recorded (every
-    all-reduce in the calibrated form)."""
-    if stack is None or stack.allreduce is None:
-        return math.inf
-    if stack.allreduce == "nccl":
+    """Largest TP all-reduce the engine runs with its own kernel: the recorded workspace
+    limit for an engine with its own kernel, 0 otherwise (NCCL at every size; engines
+    whose implementation is not recorded are taken to use NCCL, torch.distributed's GPU
+    backend)."""
+    if stack is None or stack.allreduce in (None, "nccl"):
         return 0.0
-    return float(stack.custom_allreduce_max_bytes or math.inf)
+    return float(stack.custom_allreduce_max_bytes or 0.0)
 
 
-def nccl_allreduce_curves(
-    accelerators: Sequence[Accelerator], records: Sequence[CollectiveCurve] | None = None
-) -> CurveParams:
-    """Measured NCCL all-reduce curve of each device's scale-up link (catalog
-    ``collectives.yaml``; ``records`` default to the shipped ones), as aligned arrays.
-    A link without a fitted curve takes the nearest fitted one (:func:`curve_link`)."""
+def allreduce_curves(
+    accelerators: Sequence[Accelerator],
+    engines: Sequence[SoftwareStack | None],
+    records: Sequence[CollectiveCurve] | None = None,
+) -> tuple[CurveParams, CurveParams]:
+    """Measured all-reduce curves on each device's scale-up link (catalog
+    ``collectives.yaml``; ``records`` default to the shipped ones), as aligned arrays:
+    NCCL's, and the engine's own kernel's (NaN where the engine has none recorded or
+    nothing was measured on that link). A link without a fitted curve takes the nearest
+    fitted one (:func:`curve_link`)."""
     recs = {r.id: r for r in (load_catalog().collectives if records is None else records)}
-    rows = []
-    for acc in accelerators:
-        r = recs[f"{curve_link(acc.scaleup_link, 'all_reduce', recs)}-all-reduce"]
-        rows.append(
-            (
-                r.base_latency_s,
-                r.step_latency_s,
-                r.bus_efficiency,
-                r.rank_exponent,
-                r.ramp_bytes,
-                r.ramp_exponent,
-            )
+    nan = (math.nan,) * 6
+
+    def params(key: str | None) -> tuple[float, ...]:
+        r = recs.get(key) if key else None
+        if r is None:
+            return nan
+        return (
+            r.base_latency_s,
+            r.step_latency_s,
+            r.bus_efficiency,
+            r.rank_exponent,
+            r.ramp_bytes,
+            r.ramp_exponent,
         )
-    cols = np.array(rows, dtype=float).reshape(-1, 6)
-    return CurveParams(*(cols[:, i] for i in range(6)))
+
+    nccl, own = [], []
+    for acc, eng in zip(accelerators, engines, strict=True):
+        nccl.append(params(f"{curve_link(acc.scaleup_link, 'all_reduce', recs)}-all-reduce"))
+        impl = None if eng is None or eng.allreduce in (None, "nccl") else eng.allreduce
+        op = f"{impl}-all_reduce"
+        own.append(
+            params(f"{curve_link(acc.scaleup_link, op, recs)}-{impl}-all-reduce" if impl else None)
+        )
+
+    def arrays(rows: list[tuple[float, ...]]) -> CurveParams:
+        cols = np.array(rows, dtype=float).reshape(-1, 6)
+        return CurveParams(*(cols[:, i] for i in range(6)))
+
+    return arrays(nccl), arrays(own)
 
 
 def gemm_shape_half_points(
@@ -272,6 +289,7 @@ def build_deployment(
     precs = [f.compute for f in formats]
     n_half, k_half = gemm_shape_half_points(accelerators, precs, kernel_records)
     hw = hardware_arrays(accelerators, precs, links)
+    nccl_curve, own_curve = allreduce_curves(accelerators, engines)
     attn = []
     for acc, p, peak in zip(accelerators, precs, hw.peak_flops_per_s, strict=True):
         if p in _LOW_PRECISION:
@@ -300,7 +318,8 @@ def build_deployment(
         gemm_k_half=k_half,
         gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
         host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
-        nccl_allreduce=nccl_allreduce_curves(accelerators),
+        nccl_allreduce=nccl_curve,
+        custom_allreduce=own_curve,
     )
 
 
