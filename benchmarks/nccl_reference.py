@@ -21,7 +21,8 @@ from aidc.units import MILLISECOND
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV_PATH = ROOT / "data" / "reference" / "nccl" / "aiconfigurator_nccl.csv"
-BYTES_PER_ELEMENT = {"half": 2.0, "int8": 1.0}
+CUSTOM_CSV_PATH = ROOT / "data" / "reference" / "nccl" / "aiconfigurator_custom_allreduce.csv"
+BYTES_PER_ELEMENT = {"half": 2.0, "bfloat16": 2.0, "int8": 1.0}
 
 # Which catalog hardware each measured system is: (scale-up link id, accelerator id or
 # None when the catalog has no record; then the link's own bandwidth is used).
@@ -47,6 +48,7 @@ class NcclData:
     n_bytes: np.ndarray
     time_s: np.ndarray
     bw_bytes_per_s: np.ndarray
+    framework: np.ndarray  # object: "nccl", or the engine whose custom kernel was timed
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -76,10 +78,15 @@ def load(path: Path = CSV_PATH) -> NcclData:
         n_ranks=np.array([float(r["num_gpus"]) for r in rows]),
         # the collector stores elements; nccl-tests' size is bytes = elements x width
         n_bytes=np.array(
-            [float(r["message_size"]) * BYTES_PER_ELEMENT[r["nccl_dtype"]] for r in rows]
+            [
+                float(r["message_size"])
+                * BYTES_PER_ELEMENT[r.get("nccl_dtype") or r["allreduce_dtype"]]
+                for r in rows
+            ]
         ),
         time_s=np.array([float(r["latency"]) * MILLISECOND for r in rows]),
         bw_bytes_per_s=np.array([bw[r["system"]] for r in rows]),
+        framework=np.array([r.get("framework", "nccl") for r in rows], dtype=object),
     )
 
 

@@ -354,3 +354,82 @@ def test_prefill_buffers_follow_the_engine_counts():
     for d, tp in ((one, 1), (four, 4)):
         act = memory_estimate(d, **kw).activation_bytes[0]
         assert act == pytest.approx(g * 8 * 256 * per_tok(tp) * b + logits(tp) + scores(tp))
+
+
+def _measured_allreduce_s(table: str, system: str, ranks: int, elements: int, **match) -> float:
+    """One all-reduce latency from a measured table in data/reference/nccl, s."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data/reference/nccl" / table
+    for r in csv.DictReader(path.open()):
+        if (r["system"], r["op_name"], r["num_gpus"], r["message_size"]) == (
+            system,
+            "all_reduce",
+            str(ranks),
+            str(elements),
+        ) and all(r[k] == v for k, v in match.items()):
+            return float(r["latency"]) * 1e-3
+    raise AssertionError("row not in the measured table")
+
+
+@pytest.mark.parametrize("tp", [2, 4, 8])
+def test_nccl_engine_allreduce_follows_the_measured_nccl_curve(tp):
+    """FasterTransformer calls ncclAllReduce: a decode-sized all-reduce on A100 NVLink costs
+    what nccl-tests measured (within the curve fit's error), whatever the calibrated
+    per-call latency is."""
+    from aidc.model.inference_step import tp_allreduce_call_s
+
+    d = dep("gpt3-6.7b", "A100-SXM-80GB", eng="fastertransformer", fmt="fp16", tp=tp)
+    n = np.array([2.0 * 4096])  # 4096 fp16 elements (one token of a 4096-wide model)
+    t = tp_allreduce_call_s(d, n)[0]
+    nccl = _measured_allreduce_s("aiconfigurator_nccl.csv", "a100_sxm", tp, 4096)
+    assert t == pytest.approx(nccl, rel=0.2)
+    other = replace(d, eff=replace(d.eff, collective_latency_s=d.eff.collective_latency_s * 10))
+    assert tp_allreduce_call_s(other, n)[0] == pytest.approx(t)
+
+
+@pytest.mark.parametrize("tp", [2, 8])
+def test_engine_allreduce_kernel_up_to_its_workspace_then_nccl(tp):
+    """TensorRT-LLM runs its own one-/two-shot kernel up to 8 MB (measured: a few us on
+    H100, far below NCCL's ~16 us at 8 ranks) and NCCL above."""
+    from aidc.model.inference_step import tp_allreduce_call_s, tp_allreduce_nccl_s
+
+    d = dep("llama-3.3-70b", "H100-SXM", eng="tensorrt-llm", fmt="fp8", tp=tp)
+    assert d.engine.custom_allreduce_max_bytes[0] == pytest.approx(8e6)
+    small, large = np.array([2.0 * 4096]), np.array([64e6])
+    own = _measured_allreduce_s(
+        "aiconfigurator_custom_allreduce.csv", "h100_sxm", tp, 4096, framework="trtllm"
+    )
+    t_small = tp_allreduce_call_s(d, small)[0]
+    assert t_small == pytest.approx(own, rel=0.25)
+    assert t_small < tp_allreduce_nccl_s(d, small)[0]
+    assert tp_allreduce_call_s(d, large)[0] == pytest.approx(tp_allreduce_nccl_s(d, large)[0])
+
+
+def test_unrecorded_engine_allreduce_is_nccl_and_curveless_one_is_calibrated():
+    """An engine whose all-reduce implementation is not recorded is timed as NCCL; a
+    deployment built without measured curves keeps the calibrated alpha-beta form, whose
+    per-call time moves with the fitted collective latency."""
+    from aidc.model.inference_step import tp_allreduce_call_s, tp_allreduce_nccl_s
+
+    d = dep("llama-3.3-70b", "H100-SXM", eng="sglang", fmt="fp8", tp=4)
+    assert CAT.software.get("sglang").allreduce is None
+    n = np.array([16e3])
+    assert tp_allreduce_call_s(d, n)[0] == pytest.approx(tp_allreduce_nccl_s(d, n)[0])
+    bare = replace(d, nccl_allreduce=None, custom_allreduce=None)
+    slower = replace(
+        bare, eff=replace(bare.eff, collective_latency_s=bare.eff.collective_latency_s + 1e-4)
+    )
+    assert tp_allreduce_call_s(slower, n)[0] == pytest.approx(
+        tp_allreduce_call_s(bare, n)[0] + 1e-4
+    )
+
+
+def test_engine_allreduce_kernel_needs_its_size_limit():
+    from pydantic import ValidationError
+
+    rec = CAT.software.get("tensorrt-llm").model_dump()
+    rec["custom_allreduce_max_bytes"] = None
+    with pytest.raises(ValidationError, match="custom_allreduce_max_mb"):
+        type(CAT.software.get("tensorrt-llm")).model_validate(rec)

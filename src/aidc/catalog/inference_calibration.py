@@ -31,7 +31,9 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
 ``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
 ``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping);
                            engines recording ``host_us_per_seq`` (software.yaml) use theirs
-``collective_latency_us``  software latency per all-reduce or pipeline send
+``collective_latency_us``  software latency per pipeline send (TP all-reduces are
+                           timed by measured curves; this latency only for a
+                           deployment built without them)
 ``dequant_overhead``       share of GEMM math time added to widen packed 4-bit
                            weights in the main loop (formats with
                            ``unpacked_weights``)

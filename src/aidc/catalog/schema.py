@@ -207,6 +207,10 @@ class ModelArch(Record):
         return self.n_experts > 1
 
 
+AllReduceImpl = Literal["nccl", "trtllm-custom", "vllm-custom"]
+"""Whose kernels run a tensor-parallel all-reduce: NCCL's, or an engine's own (IPC)."""
+
+
 class SoftwareStack(Record):
     """A training framework or an inference engine, as data."""
 
@@ -316,6 +320,28 @@ class SoftwareStack(Record):
         default=False,
         description="input embedding and LM head held as separate whole copies on every rank",
     )
+    allreduce: AllReduceImpl | None = Field(
+        default=None,
+        description="tensor-parallel all-reduce implementation, timed by its measured curve "
+        "on the scale-up link (collectives.yaml): nccl (ncclAllReduce at every size) or the "
+        "engine's own kernel (trtllm-custom, vllm-custom) up to custom_allreduce_max_bytes, "
+        "NCCL above; None: not recorded (taken as nccl, torch.distributed's GPU backend)",
+    )
+    custom_allreduce_max_bytes: float | None = Field(
+        default=None,
+        gt=0,
+        description="largest all-reduce message the engine's own kernel takes",
+    )
+
+    @model_validator(mode="after")
+    def _allreduce_threshold(self) -> SoftwareStack:
+        custom = self.allreduce not in (None, "nccl")
+        if custom != (self.custom_allreduce_max_bytes is not None):
+            raise ValueError(
+                "custom_allreduce_max_mb goes with an engine's own all-reduce kernel "
+                "(allreduce: trtllm-custom or vllm-custom), and only with it"
+            )
+        return self
 
 
 class StorageSystem(Record):
@@ -405,6 +431,9 @@ class CollectiveCurve(Record):
 
     link: str = Field(description="id of the Link the curve was fitted on")
     op: CollectiveOp
+    implementation: AllReduceImpl = Field(
+        default="nccl", description="whose kernels were timed: NCCL or an engine's own"
+    )
     base_latency_s: float = Field(ge=0)
     step_latency_s: float = Field(ge=0)
     bus_efficiency: float = Field(gt=0, le=3, description="asymptotic busbw / link bw at 8 ranks")

@@ -30,6 +30,7 @@ quantity is an array over rows (candidates or reference measurements).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,15 @@ from aidc.catalog.efficiency import (
     load_kernel_efficiency,
     select_kernel_efficiency,
 )
-from aidc.catalog.schema import Accelerator, Link, ModelArch, Precision, SoftwareStack
+from aidc.catalog.loader import load_catalog
+from aidc.catalog.schema import (
+    Accelerator,
+    CollectiveCurve,
+    Link,
+    ModelArch,
+    Precision,
+    SoftwareStack,
+)
 from aidc.model.hardware import hardware_arrays
 from aidc.model.inference_step import (
     ArchArrays,
@@ -56,6 +65,7 @@ from aidc.model.inference_step import (
     prefill_work,
     step_time,
 )
+from aidc.model.network import CurveParams, curve_link
 from aidc.model.serve_format import ServeFormat
 from aidc.units import GIGA
 
@@ -141,7 +151,60 @@ def engine_arrays(
         replicated_embeddings=np.array(
             [bool(s is not None and s.replicated_embeddings) for s in stacks]
         ),
+        custom_allreduce_max_bytes=np.array([_custom_allreduce_max_bytes(s) for s in stacks]),
     )
+
+
+def _custom_allreduce_max_bytes(stack: SoftwareStack | None) -> float:
+    """Largest TP all-reduce the engine runs with its own kernel: the recorded workspace
+    limit for an engine with its own kernel, 0 otherwise (NCCL at every size; engines
+    whose implementation is not recorded are taken to use NCCL, torch.distributed's GPU
+    backend)."""
+    if stack is None or stack.allreduce in (None, "nccl"):
+        return 0.0
+    return float(stack.custom_allreduce_max_bytes or 0.0)
+
+
+def allreduce_curves(
+    accelerators: Sequence[Accelerator],
+    engines: Sequence[SoftwareStack | None],
+    records: Sequence[CollectiveCurve] | None = None,
+) -> tuple[CurveParams, CurveParams]:
+    """Measured all-reduce curves on each device's scale-up link (catalog
+    ``collectives.yaml``; ``records`` default to the shipped ones), as aligned arrays:
+    NCCL's, and the engine's own kernel's (NaN where the engine has none recorded or
+    nothing was measured on that link). A link without a fitted curve takes the nearest
+    fitted one (:func:`curve_link`)."""
+    recs = {r.id: r for r in (load_catalog().collectives if records is None else records)}
+    nan = (math.nan,) * 6
+
+    def params(key: str | None) -> tuple[float, ...]:
+        r = recs.get(key) if key else None
+        if r is None:
+            return nan
+        return (
+            r.base_latency_s,
+            r.step_latency_s,
+            r.bus_efficiency,
+            r.rank_exponent,
+            r.ramp_bytes,
+            r.ramp_exponent,
+        )
+
+    nccl, own = [], []
+    for acc, eng in zip(accelerators, engines, strict=True):
+        nccl.append(params(f"{curve_link(acc.scaleup_link, 'all_reduce', recs)}-all-reduce"))
+        impl = None if eng is None or eng.allreduce in (None, "nccl") else eng.allreduce
+        op = f"{impl}-all_reduce"
+        own.append(
+            params(f"{curve_link(acc.scaleup_link, op, recs)}-{impl}-all-reduce" if impl else None)
+        )
+
+    def arrays(rows: list[tuple[float, ...]]) -> CurveParams:
+        cols = np.array(rows, dtype=float).reshape(-1, 6)
+        return CurveParams(*(cols[:, i] for i in range(6)))
+
+    return arrays(nccl), arrays(own)
 
 
 def gemm_shape_half_points(
@@ -229,6 +292,7 @@ def build_deployment(
     precs = [f.compute for f in formats]
     n_half, k_half = gemm_shape_half_points(accelerators, precs, kernel_records)
     hw = hardware_arrays(accelerators, precs, links)
+    nccl_curve, own_curve = allreduce_curves(accelerators, engines)
     attn = []
     for acc, p, peak in zip(accelerators, precs, hw.peak_flops_per_s, strict=True):
         if p in _LOW_PRECISION:
@@ -257,6 +321,8 @@ def build_deployment(
         gemm_k_half=k_half,
         gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
         host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
+        nccl_allreduce=nccl_curve,
+        custom_allreduce=own_curve,
     )
 
 

@@ -34,8 +34,12 @@ columns, ``pp`` splits the layers into stages):
   the host must also dispatch them (``host_s_per_kernel``, 0 with CUDA graphs or a C++
   runtime that runs ahead), and the step takes whichever is longer.
 * **Tensor parallel**: two all-reduces of ``T h`` activations per layer (Shoeybi et al.
-  2019, Megatron-LM, arXiv 1909.08053), alpha-beta cost from :mod:`aidc.model.collectives`
-  plus a per-call software latency (NCCL launch and synchronisation, calibrated). A TP
+  2019, Megatron-LM, arXiv 1909.08053), timed as the engine runs them
+  (:func:`tp_allreduce_call_s`): by the measured curve, on the scale-up link, of NCCL or
+  of the engine's own kernel (TensorRT-LLM's and vLLM's one-/two-shot IPC kernels, up to
+  their workspace size; catalog ``collectives.yaml``); engines whose implementation is
+  not recorded are taken to call NCCL. (Without measured curves: the alpha-beta cost of
+  :mod:`aidc.model.collectives` plus a calibrated per-call latency.) A TP
   group larger than the scale-up domain is reduced hierarchically, as NCCL does with one
   NIC per GPU: a ring inside each domain over the scale-up links, then ``S / p_in`` bytes
   per device across the ``k = tp / p_in`` domains over each device's own scale-out link
@@ -62,13 +66,14 @@ overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
 from aidc.catalog.schema import ModelArch
 from aidc.model.collectives import allreduce_time_s, p2p_time_s
 from aidc.model.hardware import HardwareArrays
+from aidc.model.network import CurveParams, collective_time_s
 from aidc.model.transformer import (
     attention_flops_per_query_key,
     dense_matmul_params,
@@ -192,6 +197,9 @@ class EngineArrays:
     context_buffers_f: np.ndarray  # T x ffn / tp prefill buffers
     buffer_growth: np.ndarray  # request-sized KV and prefill buffers allocated this much larger
     replicated_embeddings: np.ndarray  # bool: embedding and LM head whole on every rank
+    # TP all-reduces up to this size run the engine's own kernel, larger ones NCCL (both
+    # timed by measured curves): 0 for engines that call NCCL at every size
+    custom_allreduce_max_bytes: np.ndarray
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)
@@ -237,6 +245,10 @@ class Deployment:
     gemm_relative_max: np.ndarray | None = None
     # host CPU time of a serving step relative to an x86 server host; None: all 1
     host_overhead_factor: np.ndarray | None = None
+    # measured all-reduce curves of the scale-up link (arrays): NCCL's and the engine's own
+    # kernel's (NaN rows: none); None: all-reduces take the calibrated alpha-beta form
+    nccl_allreduce: CurveParams | None = None
+    custom_allreduce: CurveParams | None = None
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -256,7 +268,13 @@ class Deployment:
             attention_dp=_take_optional(self.attention_dp, idx),
             gemm_relative_max=_take_optional(self.gemm_relative_max, idx),
             host_overhead_factor=_take_optional(self.host_overhead_factor, idx),
+            nccl_allreduce=_take_curve(self.nccl_allreduce, idx),
+            custom_allreduce=_take_curve(self.custom_allreduce, idx),
         )
+
+
+def _take_curve(c: CurveParams | None, idx: np.ndarray) -> CurveParams | None:
+    return None if c is None else CurveParams(*(np.asarray(v)[idx] for v in astuple(c)))
 
 
 def _take_optional(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
@@ -462,6 +480,73 @@ def tp_allreduce_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
     return inner + np.where(k > 1, outer, 0.0)
 
 
+def _scaleup_group(dep: Deployment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(p_in, k, B_up)``: TP ranks inside one scale-up domain, domains the group spans,
+    scale-up bandwidth per device and direction (1 where the device has no scale-up link)."""
+    hw = dep.hw
+    has_up = hw.scaleup_bw_bytes_per_s > 0
+    dom = np.maximum(hw.scaleup_domain_devices, 1.0)
+    p_in = np.where(has_up, np.minimum(dep.tp, dom), 1.0)
+    k = np.maximum(dep.tp / p_in, 1.0)
+    return p_in, k, np.where(has_up, hw.scaleup_bw_bytes_per_s, 1.0)
+
+
+def tp_allreduce_nccl_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
+    """NCCL all-reduce of ``n_bytes`` over the TP group, from measured NCCL timings, s.
+
+    Inside the scale-up domain the catalog's fitted curve of the link (``collectives.yaml``,
+    nccl-tests latencies shipped by aiconfigurator-core; see :mod:`aidc.model.network`):
+    ``t = base + 2 (p-1) step + 2 (p-1)/p n / (B eta(n, p))``, with NCCL's own launch and
+    synchronisation in ``base`` and ``step``; beyond the domain the per-device scale-out
+    ring of :func:`tp_allreduce_s` is added. Needs ``dep.nccl_allreduce``."""
+    hw, curve = dep.hw, dep.nccl_allreduce
+    assert curve is not None
+    p_in, k, up_bw = _scaleup_group(dep)
+    inner = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, curve), 0.0)
+    outer = allreduce_time_s(n_bytes / p_in, k, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
+    return inner + np.where(k > 1, outer, 0.0)
+
+
+def tp_allreduce_call_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
+    """One TP all-reduce of ``n_bytes`` as the engine runs it, s.
+
+    Engines differ in the implementation (catalog ``software.yaml``, ``allreduce``), and
+    each is timed by its own measured curve on the scale-up link (``collectives.yaml``,
+    same form as :func:`tp_allreduce_nccl_s`):
+
+    * FasterTransformer and Megatron-LM call ``ncclAllReduce`` at every size (~10-22 us
+      for a small message on A100 NVLink at 2-8 ranks), as do engines whose
+      implementation is not recorded: :func:`tp_allreduce_nccl_s`;
+    * TensorRT-LLM (AllReduceStrategy AUTO's one-/two-shot IPC kernels, ~3 us on H100)
+      and vLLM (CustomAllreduce) run their own kernel for messages up to their workspace
+      (``custom_allreduce_max_bytes``: 8 MB, 8 MiB) inside one scale-up domain, and NCCL
+      for larger messages or groups spanning domains.
+
+    A deployment built without measured curves (``nccl_allreduce`` None) takes the
+    calibrated form ``t_ring(n) + c_sw`` (:func:`tp_allreduce_s` plus the fitted
+    ``collective_latency``).
+    """
+    nccl_curve, own_curve = dep.nccl_allreduce, dep.custom_allreduce
+    if nccl_curve is None:
+        return tp_allreduce_s(dep, n_bytes) + np.where(
+            dep.tp > 1, dep.eff.collective_latency_s, 0.0
+        )
+    nccl = tp_allreduce_nccl_s(dep, n_bytes)
+    if own_curve is None:
+        return nccl
+    p_in, k, up_bw = _scaleup_group(dep)
+    has_own = np.isfinite(np.asarray(own_curve.base_latency_s, dtype=float))
+    filled = CurveParams(
+        *(
+            np.where(has_own, o, n)
+            for o, n in zip(astuple(own_curve), astuple(nccl_curve), strict=True)
+        )
+    )
+    own = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, filled), 0.0)
+    use_own = has_own & (n_bytes <= dep.engine.custom_allreduce_max_bytes) & (k <= 1)
+    return np.where(use_own, own, nccl)
+
+
 def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
     hw = dep.hw
@@ -607,8 +692,7 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
 
     # TP all-reduces (2 per layer)
     ar_bytes = T * a.hidden * np.maximum(f.act_bytes, 2.0)
-    t_ar = tp_allreduce_s(dep, ar_bytes) + np.where(tp > 1, e.collective_latency_s, 0.0)
-    t_comm = 2.0 * t_ar
+    t_comm = 2.0 * tp_allreduce_call_s(dep, ar_bytes)
 
     # activation quantization: a read and a write of the GEMM inputs per kernel
     t_elem = t_elem + f.quant_kernels_per_layer * T * a.hidden * 3.0 * f.act_bytes / bw

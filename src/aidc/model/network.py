@@ -31,6 +31,7 @@ all-gather inside the node (Thakur et al. 2005; Jeaugey, "NCCL 2.0", GTC 2017).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,28 @@ import numpy as np
 ArrayLike = np.ndarray | float
 
 OPS = ("all_reduce", "all_gather", "reduce_scatter", "alltoall")
+CURVE_FALLBACK = {
+    "nvlink2": "nvlink3",
+    "nvlink_bridge": "nvlink3",
+    "infinity_fabric": "nvlink4",
+    "tpu_ici": "nvlink4",
+    "gaudi_roce": "roce-400g",
+    "pcie3": "pcie4",
+    "pcie6": "pcie5",
+}
+"""Links without a fitted curve borrow the nearest fitted one of the same kind (others
+without one take ``DEFAULT_CURVE_LINK``)."""
+DEFAULT_CURVE_LINK = "ib-ndr"
+
+
+def curve_link(link: str, op: str, fitted: Collection[str]) -> str:
+    """The link whose curve stands for ``link`` in collective ``op``: its own where
+    ``fitted`` (ids ``<link>-<op with dashes>``) holds one, else :data:`CURVE_FALLBACK`."""
+    if f"{link}-{op.replace('_', '-')}" in fitted:
+        return link
+    return CURVE_FALLBACK.get(link, DEFAULT_CURVE_LINK)
+
+
 REFERENCE_RANKS = 8.0
 """Rank count at which ``bus_efficiency`` is stated (the size of the fitted systems)."""
 

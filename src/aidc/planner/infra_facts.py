@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import NetworkGear, StorageSystem
-from aidc.model.network import CurveParams, FabricGear
+from aidc.model.network import CurveParams, FabricGear, curve_link
 from aidc.spec.scenario import PriceOverrides
 from aidc.units import HOUR, KILO, TERA, YEAR
 
@@ -194,22 +194,9 @@ def fabric_gear(catalog: Catalog, link: str) -> FabricGear:
     )
 
 
-# Scale-up links without a fitted curve borrow the nearest fitted one of the same kind.
-CURVE_FALLBACK = {
-    "nvlink2": "nvlink3",
-    "nvlink_bridge": "nvlink3",
-    "infinity_fabric": "nvlink4",
-    "tpu_ici": "nvlink4",
-    "gaudi_roce": "roce-400g",
-    "pcie3": "pcie4",
-    "pcie6": "pcie5",
-}
-
-
 def collective_curve(catalog: Catalog, link: str, op: str) -> tuple[CurveParams, str]:
     """The calibrated curve for (link, op) and the link it was fitted on."""
-    fitted = link if f"{link}-{op.replace('_', '-')}" in catalog.collectives else None
-    fitted = fitted or CURVE_FALLBACK.get(link, "ib-ndr")
+    fitted = curve_link(link, op, catalog.collectives.ids())
     r = catalog.collectives.get(f"{fitted}-{op.replace('_', '-')}")
     return (
         CurveParams(
