@@ -120,12 +120,18 @@ def test_w4a8_weights_carry_an_fp32_scale_per_32():
 
 
 def test_unfused_attention_runs_at_gemm_efficiency_with_short_head_dim_penalty():
-    from aidc.model.inference_step import attention_efficiency, encoder_work
+    from aidc.model.inference_step import (
+        attention_efficiency,
+        encoder_work,
+        fused_attention_efficiency,
+    )
 
     fused = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "fp16")
     unfused = dep("bert-base", "A100-SXM-80GB", "fastertransformer", "tf32")
     work = encoder_work(np.ones(1), np.full(1, 384.0), np.full(1, 384.0), np.zeros(1, bool))
-    assert attention_efficiency(fused, work)[0] == pytest.approx(fused.eff.attention[0])
+    assert attention_efficiency(fused, work)[0] == pytest.approx(
+        fused_attention_efficiency(fused, work)[0]
+    )
     e = attention_efficiency(unfused, work)[0]
     # two batched GEMMs with k = 64 or n = 64: below the large-GEMM efficiency
     assert 0.0 < e < unfused.eff.compute[0]

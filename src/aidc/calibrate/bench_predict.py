@@ -36,7 +36,12 @@ from aidc.catalog.inference_calibration import PARAMS as STEP_PARAMS
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
 from aidc.catalog.loader import load_catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
-from aidc.model.inference import encoder_pass, engine_arrays, static_generation
+from aidc.model.inference import (
+    attention_curves,
+    encoder_pass,
+    engine_arrays,
+    static_generation,
+)
 from aidc.model.inference_step import ArchArrays, Deployment, FormatArrays, StepEfficiency
 from aidc.model.serve_format import ServeFormat, serve_format
 
@@ -126,6 +131,8 @@ def _base_deployment(
     eff = efficiency_columns(
         base, [(str(getattr(device, "id", p.device)), p.engine, fmt.name, device.kind)]
     )
+    # a measured device is the host CPU (kind "cpu"): attention_curves gives it a flat curve
+    attn_max, attn_half = attention_curves([device])  # type: ignore[list-item]
     dep = Deployment(
         arch=ArchArrays.from_archs([p.arch]),
         hw=hw,
@@ -143,6 +150,8 @@ def _base_deployment(
         eff=StepEfficiency(**eff),
         tp=np.ones(1),
         pp=np.ones(1),
+        attn_max_efficiency=attn_max,
+        attn_seq_half=attn_half,
     )
     _BASE[key] = (device, base, dep)
     return dep

@@ -26,7 +26,12 @@ Parameters (all used by :mod:`aidc.model.inference_step`):
 ``memory_bw_efficiency``   fraction of memory bandwidth reached when streaming
 ``gemm_half_ridge``        GEMM rows at half efficiency, as a fraction of the
                            device's ridge-point rows (peak x weight bytes / 2 bandwidth)
-``attention_efficiency``   fraction of (>= 16-bit) peak reached by attention math
+``attention_efficiency``   share of the device's measured fused-attention curve
+                           (``kernel_efficiency.yaml``: ``e_max s / (s + s_half)``
+                           of the >= 16-bit peak, rising with the keys per query)
+                           that a serving engine's fused attention reaches (1: the
+                           kernel benchmark's speed); see
+                           :func:`aidc.model.inference_step.fused_attention_efficiency`
 ``kernel_gap_us``          GPU time floor per kernel launch
 ``step_overhead_ms``       fixed time per generation step (scheduling, synchronisation)
 ``seq_overhead_us``        time per sequence per generation step (sampling, bookkeeping);

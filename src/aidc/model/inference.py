@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aidc.catalog.efficiency import (
+    DEFAULT_ID,
     KernelEfficiency,
     load_kernel_efficiency,
     select_kernel_efficiency,
@@ -270,6 +271,33 @@ def gemm_relative_max_efficiency(
     return np.array(out, dtype=float)
 
 
+def attention_curves(
+    accelerators: Sequence[Accelerator], records: Sequence[KernelEfficiency] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(e_max, s_half)`` of each device's measured fused-attention curve (16-bit causal
+    prefill at head dim 128, catalog ``kernel_efficiency.yaml``; ``records`` default to
+    the shipped ones), chosen as the GEMM curves are (:func:`select_kernel_efficiency`:
+    the device's record, its family's, else ``default``, the medians of the measured
+    records); a record without attention data takes the ``default`` record's curve. CPUs
+    (any object with ``kind == "cpu"``, measured host CPUs included) get the ``default``
+    record's ``e_max`` with ``s_half = 0``, a flat curve: the ramp is a GPU tile effect
+    and no CPU kernel is measured, so the calibrated factor carries their attention speed."""
+    recs = load_kernel_efficiency() if records is None else records
+    default = next(r for r in recs if r.id == DEFAULT_ID).attention_for(Precision.BF16)
+    if default is None:
+        raise ValueError("kernel_efficiency.yaml: the 'default' record has no attention curve")
+    e_max, s_half = [], []
+    for acc in accelerators:
+        if acc.kind == "cpu":
+            e_max.append(default.max_efficiency)
+            s_half.append(0.0)
+            continue
+        curve = select_kernel_efficiency(recs, acc).attention_for(Precision.BF16) or default
+        e_max.append(curve.max_efficiency)
+        s_half.append(curve.seq_half)
+    return np.array(e_max, dtype=float), np.array(s_half, dtype=float)
+
+
 def build_deployment(
     archs: Sequence[ModelArch],
     accelerators: Sequence[Accelerator],
@@ -287,9 +315,11 @@ def build_deployment(
     ``efficiency`` holds the :class:`StepEfficiency` fields as arrays (from
     :func:`aidc.catalog.inference_calibration.efficiency_columns`). A device without a
     fast path for the format's precision gets a NaN peak (callers treat it as infeasible).
-    GEMM shape half-points come from ``kernel_records`` (default: the shipped records).
+    GEMM shape half-points and the fused-attention curves come from ``kernel_records``
+    (default: the shipped records).
     """
     precs = [f.compute for f in formats]
+    attn_max, attn_half = attention_curves(accelerators, kernel_records)
     n_half, k_half = gemm_shape_half_points(accelerators, precs, kernel_records)
     hw = hardware_arrays(accelerators, precs, links)
     nccl_curve, own_curve = allreduce_curves(accelerators, engines)
@@ -321,6 +351,8 @@ def build_deployment(
         gemm_k_half=k_half,
         gemm_relative_max=gemm_relative_max_efficiency(accelerators, precs, kernel_records),
         host_overhead_factor=np.array([a.host_overhead_factor for a in accelerators], dtype=float),
+        attn_max_efficiency=attn_max,
+        attn_seq_half=attn_half,
         nccl_allreduce=nccl_curve,
         custom_allreduce=own_curve,
     )

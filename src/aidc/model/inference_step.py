@@ -24,7 +24,9 @@ columns, ``pp`` splits the layers into stages):
   permutation of tokens to and from their experts: 4 memory-bound passes over ``T k h``
   (expand writes and the up GEMM reads them in the GEMM input format, the down GEMM writes
   and the finalize kernel reads them at 16 bit).
-* **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency; the
+* **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency (fused
+  kernels: the device's measured curve, rising with the keys per query, times a calibrated
+  share, :func:`fused_attention_efficiency`); the
   KV cache read once per decode step (``2 n_kv d b_kv`` bytes per cached token per layer);
   engines without fused attention also write and read the ``q x k`` score matrix
   (four passes, Dao et al. 2022, FlashAttention, arXiv 2205.14135, section 2.2).
@@ -72,6 +74,7 @@ import numpy as np
 
 from aidc.catalog.schema import ModelArch
 from aidc.model.collectives import allreduce_time_s, p2p_time_s
+from aidc.model.efficiency import attention_head_dim_factor
 from aidc.model.hardware import HardwareArrays
 from aidc.model.network import CurveParams, collective_time_s
 from aidc.model.transformer import (
@@ -212,7 +215,7 @@ class StepEfficiency:
     compute: np.ndarray  # e_max: fraction of dense peak for large GEMMs
     gemm_half_ridge: np.ndarray  # k_ridge: M_half as a fraction of the ridge-point rows
     memory_bw: np.ndarray  # fraction of memory bandwidth achieved when streaming
-    attention: np.ndarray  # fraction of the attention peak achieved by attention math
+    attention: np.ndarray  # share of the measured fused-attention curve reached
     kernel_gap_s: np.ndarray  # GPU time floor per kernel
     step_overhead_s: np.ndarray  # per generation step
     seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
@@ -245,6 +248,11 @@ class Deployment:
     gemm_relative_max: np.ndarray | None = None
     # host CPU time of a serving step relative to an x86 server host; None: all 1
     host_overhead_factor: np.ndarray | None = None
+    # measured fused-attention curve of the device (kernel data, 16-bit, head dim 128):
+    # e_max and the causal sequence length at half of it; None: the calibrated attention
+    # factor is taken as the share of the attention peak itself
+    attn_max_efficiency: np.ndarray | None = None
+    attn_seq_half: np.ndarray | None = None
     # measured all-reduce curves of the scale-up link (arrays): NCCL's and the engine's own
     # kernel's (NaN rows: none); None: all-reduces take the calibrated alpha-beta form
     nccl_allreduce: CurveParams | None = None
@@ -268,6 +276,8 @@ class Deployment:
             attention_dp=_take_optional(self.attention_dp, idx),
             gemm_relative_max=_take_optional(self.gemm_relative_max, idx),
             host_overhead_factor=_take_optional(self.host_overhead_factor, idx),
+            attn_max_efficiency=_take_optional(self.attn_max_efficiency, idx),
+            attn_seq_half=_take_optional(self.attn_seq_half, idx),
             nccl_allreduce=_take_curve(self.nccl_allreduce, idx),
             custom_allreduce=_take_curve(self.custom_allreduce, idx),
         )
@@ -581,8 +591,9 @@ def attention_efficiency(
 ) -> np.ndarray:
     """Share of the attention peak the score and value products reach.
 
-    Fused kernels (FlashAttention, TensorRT fused MHA): the calibrated attention
-    efficiency. Unfused attention runs two batched GEMMs per head through the GEMM
+    Fused kernels (FlashAttention, TensorRT fused MHA): :func:`fused_attention_efficiency`,
+    the device's measured curve times the calibrated factor. Unfused attention runs two
+    batched GEMMs per head through the GEMM
     library, ``Q K^T`` (``n = s_k`` outputs over ``k = d``) and ``P V`` (``n = d`` over
     ``k = s_k``), with equal FLOPs: the GEMM efficiency ``e_max`` times the harmonic mean
     of the two shape factors (FasterTransformer's unfused path calls
@@ -596,7 +607,36 @@ def attention_efficiency(
     f_qk = _shape_factor(dep, keys, d)
     f_pv = _shape_factor(dep, d, keys)
     unfused = dep.eff.compute * 2.0 / (1.0 / f_qk + 1.0 / f_pv)
-    return np.where(fused, dep.eff.attention, unfused)
+    return np.where(fused, fused_attention_efficiency(dep, work), unfused)
+
+
+def fused_attention_efficiency(dep: Deployment, work: StepWork) -> np.ndarray:
+    """Share of the attention peak a fused attention kernel reaches on ``work``.
+
+    ``e = min(1, c e_max s / (s + s_half) g(d) / g(128))``: the device's measured curve
+    of fused causal prefill attention (catalog ``kernel_efficiency.yaml``, fitted to
+    aiconfigurator-core's context-attention kernel timings or, for Hopper, FlashAttention-2
+    figures of Shah et al. 2024, arXiv 2407.08608; see :mod:`aidc.model.efficiency`) times
+    ``c``, the calibrated share of that curve a serving engine keeps
+    (``attention_efficiency``). ``s`` is the causal sequence length with the step's mean
+    keys per query ``k`` (a causal prompt of ``n`` tokens scores ``(n + 1) / 2`` keys per
+    query): ``s = 2 k - 1``; the fixed work of a query tile (softmax rescaling, the output
+    epilogue, masked diagonal tiles) is amortised over the keys it scores, so short prompts
+    keep less of the peak. ``g(d)`` is the head-dimension factor of
+    :func:`aidc.model.efficiency.attention_head_dim_factor`. A decode step (one query per
+    sequence, every token with logits) runs a different, memory-bound kernel for which
+    the prefill ramp does not hold: it gets the curve's plateau ``e_max``. Without curve
+    data (``attn_max_efficiency`` None) ``c`` is the share of the peak itself.
+    """
+    c = dep.eff.attention
+    if dep.attn_max_efficiency is None or dep.attn_seq_half is None:
+        return c + 0.0 * work.tokens
+    keys = work.qk_pairs / np.maximum(work.tokens, 1.0)
+    s = np.maximum(2.0 * keys - 1.0, 1.0)
+    decode = (work.logits_tokens > 0) & (work.tokens <= work.logits_tokens)
+    ramp = np.where(decode, 1.0, s / (s + dep.attn_seq_half))
+    curve = dep.attn_max_efficiency * ramp * attention_head_dim_factor(dep.arch.head_dim)
+    return np.minimum(c * curve, 1.0)
 
 
 def prefill_attention_fused(dep: Deployment) -> np.ndarray:

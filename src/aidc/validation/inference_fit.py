@@ -33,7 +33,7 @@ PRIORS: dict[str, float] = {
     "compute_efficiency": 0.6,
     "memory_bw_efficiency": 0.8,
     "gemm_half_ridge": 0.55,
-    "attention_efficiency": 0.4,
+    "attention_efficiency": 1.0,  # share of the device's measured fused-attention curve
     "kernel_gap_us": 5.0,
     "step_overhead_ms": 1.0,
     "seq_overhead_us": 5.0,
@@ -70,7 +70,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "compute_efficiency": (0.05, 0.95),
     "memory_bw_efficiency": (0.1, 0.98),
     "gemm_half_ridge": (0.01, 5.0),
-    "attention_efficiency": (0.02, 0.95),
+    "attention_efficiency": (0.2, 2.0),
     "kernel_gap_us": (0.1, 100.0),
     "step_overhead_ms": (0.001, 50.0),
     "seq_overhead_us": (0.01, 200.0),
