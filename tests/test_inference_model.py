@@ -252,7 +252,7 @@ def test_tp_allreduce_hierarchical_beyond_scaleup_domain():
     8-GPU nodes sends only S / 8 per device over its own NIC, so it costs far less than a
     flat ring at the NIC bandwidth and more than the 8-way group alone."""
     from aidc.model.collectives import allreduce_time_s
-    from aidc.model.inference_step import tp_allreduce_s
+    from aidc.model.inference_comm import tp_allreduce_s
 
     d8, d16 = dep("gpt3-6.7b", "A100-SXM-80GB", tp=8), dep("gpt3-6.7b", "A100-SXM-80GB", tp=16)
     assert d8.hw.scaleup_domain_devices[0] == 8
@@ -378,7 +378,7 @@ def test_nccl_engine_allreduce_follows_the_measured_nccl_curve(tp):
     """FasterTransformer calls ncclAllReduce: a decode-sized all-reduce on A100 NVLink costs
     what nccl-tests measured (within the curve fit's error), whatever the calibrated
     per-call latency is."""
-    from aidc.model.inference_step import tp_allreduce_call_s
+    from aidc.model.inference_comm import tp_allreduce_call_s
 
     d = dep("gpt3-6.7b", "A100-SXM-80GB", eng="fastertransformer", fmt="fp16", tp=tp)
     n = np.array([2.0 * 4096])  # 4096 fp16 elements (one token of a 4096-wide model)
@@ -393,7 +393,7 @@ def test_nccl_engine_allreduce_follows_the_measured_nccl_curve(tp):
 def test_engine_allreduce_kernel_up_to_its_workspace_then_nccl(tp):
     """TensorRT-LLM runs its own one-/two-shot kernel up to 8 MB (measured: a few us on
     H100, far below NCCL's ~16 us at 8 ranks) and NCCL above."""
-    from aidc.model.inference_step import tp_allreduce_call_s, tp_allreduce_nccl_s
+    from aidc.model.inference_comm import tp_allreduce_call_s, tp_allreduce_nccl_s
 
     d = dep("llama-3.3-70b", "H100-SXM", eng="tensorrt-llm", fmt="fp8", tp=tp)
     assert d.engine.custom_allreduce_max_bytes[0] == pytest.approx(8e6)
@@ -411,7 +411,7 @@ def test_unrecorded_engine_allreduce_is_nccl_and_curveless_one_is_calibrated():
     """An engine whose all-reduce implementation is not recorded is timed as NCCL; a
     deployment built without measured curves keeps the calibrated alpha-beta form, whose
     per-call time moves with the fitted collective latency."""
-    from aidc.model.inference_step import tp_allreduce_call_s, tp_allreduce_nccl_s
+    from aidc.model.inference_comm import tp_allreduce_call_s, tp_allreduce_nccl_s
 
     d = dep("llama-3.3-70b", "H100-SXM", eng="sglang", fmt="fp8", tp=4)
     assert CAT.software.get("sglang").allreduce is None

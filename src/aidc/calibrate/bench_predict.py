@@ -42,7 +42,7 @@ from aidc.model.inference import (
     engine_arrays,
     static_generation,
 )
-from aidc.model.inference_step import ArchArrays, Deployment, FormatArrays, StepEfficiency
+from aidc.model.inference_arrays import ArchArrays, Deployment, FormatArrays, StepEfficiency
 from aidc.model.serve_format import ServeFormat, serve_format
 
 PARAMS = ("compute_efficiency", "memory_bw_efficiency", "step_overhead_ms")

@@ -19,7 +19,7 @@ precision is a format name of :mod:`aidc.model.serve_format` (``fp16``, ``fp8``,
 ``int4-weight-only``…). Keys carry human units (``_ms``, ``_us``, ``_gb``); values are
 returned in SI.
 
-Parameters (all used by :mod:`aidc.model.inference_step`):
+Parameters (all used by :mod:`aidc.model.inference_step` and :mod:`aidc.model.inference_comm`):
 
 =========================  ======================================================
 ``compute_efficiency``     fraction of dense peak reached by large GEMMs

@@ -52,12 +52,14 @@ from aidc.catalog.schema import (
     SoftwareStack,
 )
 from aidc.model.hardware import hardware_arrays
-from aidc.model.inference_step import (
+from aidc.model.inference_arrays import (
     ArchArrays,
     Deployment,
     EngineArrays,
     FormatArrays,
     StepEfficiency,
+)
+from aidc.model.inference_step import (
     StepWork,
     decode_work,
     encoder_work,

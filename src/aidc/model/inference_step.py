@@ -1,7 +1,7 @@
 """One engine step — a forward pass over a batch — on a roofline with data-driven efficiencies.
 
 Vectorised over rows (candidate designs or reference measurements): every field is an
-aligned numpy array. Per device and per transformer layer (``tp`` shards heads and MLP
+aligned numpy array (the per-row deployment is :mod:`aidc.model.inference_arrays`). Per device and per transformer layer (``tp`` shards heads and MLP
 columns, ``pp`` splits the layers into stages):
 
 * **Dense GEMMs** (attention projections, dense MLP, shared experts) over ``T`` tokens:
@@ -37,19 +37,10 @@ columns, ``pp`` splits the layers into stages):
   runtime that runs ahead), and the step takes whichever is longer.
 * **Tensor parallel**: two all-reduces of ``T h`` activations per layer (Shoeybi et al.
   2019, Megatron-LM, arXiv 1909.08053), timed as the engine runs them
-  (:func:`tp_allreduce_call_s`): by the measured curve, on the scale-up link, of NCCL or
-  of the engine's own kernel (TensorRT-LLM's and vLLM's one-/two-shot IPC kernels, up to
-  their workspace size; catalog ``collectives.yaml``); engines whose implementation is
-  not recorded are taken to call NCCL. (Without measured curves: the alpha-beta cost of
-  :mod:`aidc.model.collectives` plus a calibrated per-call latency.) A TP
-  group larger than the scale-up domain is reduced hierarchically, as NCCL does with one
-  NIC per GPU: a ring inside each domain over the scale-up links, then ``S / p_in`` bytes
-  per device across the ``k = tp / p_in`` domains over each device's own scale-out link
-  (every NIC carries its share in parallel), ``t = t_ring(S, p_in, B_up) + t_ring(S / p_in,
-  k, B_out)`` (Sanders et al. 2019, "Sequential and Parallel Algorithms", 13.2; NCCL's
-  tree/ring over NVLink + IB rails).
+  (:func:`aidc.model.inference_comm.tp_allreduce_call_s`: measured NCCL or engine-kernel
+  curves, hierarchical beyond the scale-up domain).
 * **Pipeline parallel**: a stage runs ``L / pp`` layers; activations ``T h`` go to the next
-  stage point-to-point.
+  stage point-to-point (:func:`aidc.model.inference_comm.pp_link`).
 * **LM head** on the last stage for the tokens that need logits, and the host overhead
   of a generation step: a fixed part (scheduling, synchronisation) plus a part per
   sequence (sampling, request bookkeeping in Python-level schedulers), the engine's own
@@ -67,229 +58,14 @@ overhead, collective latency) are data: see :mod:`aidc.catalog.inference_calibra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from aidc.catalog.schema import ModelArch
-from aidc.model.collectives import allreduce_time_s, p2p_time_s
+from aidc.model.collectives import p2p_time_s
 from aidc.model.efficiency import attention_head_dim_factor
-from aidc.model.hardware import HardwareArrays
-from aidc.model.network import CurveParams, collective_time_s
-from aidc.model.transformer import (
-    attention_flops_per_query_key,
-    dense_matmul_params,
-    expert_params,
-    kv_cache_bytes_per_token,
-    lm_head_params,
-    n_moe_layers,
-    param_counts,
-)
-
-
-def _take(obj, idx):  # type: ignore[no-untyped-def]
-    return type(obj)(**{f.name: getattr(obj, f.name)[idx] for f in fields(obj)})
-
-
-@dataclass(frozen=True)
-class ArchArrays:
-    """Architecture quantities the step model needs, one row per candidate."""
-
-    n_layers: np.ndarray
-    hidden: np.ndarray
-    n_heads: np.ndarray
-    kv_heads: np.ndarray
-    head_dim: np.ndarray
-    ffn: np.ndarray  # dense MLP width (MoE: routed expert width in ``expert_ffn``)
-    expert_ffn: np.ndarray
-    dense_params: np.ndarray  # all layers, LM head excluded
-    expert_params: np.ndarray  # one routed expert
-    n_experts: np.ndarray
-    experts_per_token: np.ndarray
-    moe_layers: np.ndarray
-    lm_head_params: np.ndarray
-    embed_params: np.ndarray  # input embeddings plus an untied LM head
-    input_embed_params: np.ndarray  # input (token and learned position) embeddings alone
-    total_params: np.ndarray
-    attn_flops_per_pair: np.ndarray  # all layers
-    kv_elems_per_token: np.ndarray  # all layers, K and V
-    gemm_io_per_token_layer: np.ndarray  # activation elements GEMMs read and write
-    causal: np.ndarray  # bool
-    mlp_up_mats: np.ndarray  # 2 for gated MLPs (gate and up), else 1
-
-    @classmethod
-    def from_archs(cls, archs: Sequence[ModelArch]) -> ArchArrays:
-        def col(fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-            return np.array([float(fn(a)) for a in archs], dtype=float)
-
-        def io(a: ModelArch) -> float:
-            h, d = a.hidden_size, a.head_size
-            qkv = (a.n_heads + 2 * a.kv_heads) * d
-            up = (2 if a.gated_mlp else 1) * a.ffn_hidden_size
-            return (h + qkv) + (a.n_heads * d + h) + (h + up) + (a.ffn_hidden_size + h)
-
-        return cls(
-            n_layers=col(lambda a: a.n_layers),
-            hidden=col(lambda a: a.hidden_size),
-            n_heads=col(lambda a: a.n_heads),
-            kv_heads=col(lambda a: a.kv_heads),
-            head_dim=col(lambda a: a.head_size),
-            ffn=col(lambda a: a.ffn_hidden_size),
-            expert_ffn=col(
-                lambda a: (a.moe_ffn_hidden_size or a.ffn_hidden_size) if a.is_moe else 0
-            ),
-            dense_params=col(dense_matmul_params),
-            expert_params=col(expert_params),
-            n_experts=col(lambda a: a.n_experts),
-            experts_per_token=col(lambda a: a.experts_per_token if a.is_moe else 0),
-            moe_layers=col(n_moe_layers),
-            lm_head_params=col(lambda a: lm_head_params(a) if a.kind == "decoder" else 0.0),
-            embed_params=col(lambda a: param_counts(a).embedding + param_counts(a).lm_head),
-            input_embed_params=col(lambda a: param_counts(a).embedding),
-            total_params=col(lambda a: param_counts(a).total),
-            attn_flops_per_pair=col(attention_flops_per_query_key),
-            kv_elems_per_token=col(lambda a: kv_cache_bytes_per_token(a, 1.0)),
-            gemm_io_per_token_layer=col(io),
-            causal=np.array([a.kind == "decoder" for a in archs], dtype=bool),
-            mlp_up_mats=col(lambda a: 2 if a.gated_mlp else 1),
-        )
-
-    def take(self, idx: np.ndarray) -> ArchArrays:
-        return _take(self, idx)
-
-
-@dataclass(frozen=True)
-class FormatArrays:
-    """Bytes per weight / activation / KV element and the GEMM FLOP factor (2:4 sparsity)."""
-
-    weight_bytes: np.ndarray
-    embed_bytes: np.ndarray  # embedding and LM head (kept at 16 bit by quantizers)
-    act_bytes: np.ndarray
-    kv_bytes: np.ndarray
-    gemm_flop_factor: np.ndarray
-    quant_kernels_per_layer: np.ndarray
-    unpacked_weights: np.ndarray  # bool: packed 4-bit weights widened in the GEMM loop
-
-    def take(self, idx: np.ndarray) -> FormatArrays:
-        return _take(self, idx)
-
-
-@dataclass(frozen=True)
-class EngineArrays:
-    """Structural engine facts (catalog ``software.yaml``), one row per candidate."""
-
-    kernels_per_layer: np.ndarray
-    host_s_per_kernel: np.ndarray
-    host_s_per_seq: np.ndarray  # exposed host time per sequence per step (x86); NaN: calibrated
-    fused_attention: np.ndarray  # bool, at this precision
-    context_fused_attention: np.ndarray  # bool: a decoder's prompt pass is fused too
-    elementwise_passes_h: np.ndarray  # passes over T x hidden per layer
-    elementwise_passes_f: np.ndarray  # passes over T x ffn per layer
-    remove_padding: np.ndarray  # bool: packs variable-length encoder batches
-    kv_cache: np.ndarray  # bool: False recomputes the context at every decode step
-    max_batch: np.ndarray  # concurrent sequences cap
-    max_num_tokens: np.ndarray  # tokens per step cap (chunked prefill budget)
-    kv_policy: np.ndarray  # 0 exact, 1 share of free memory, 2 share of total memory
-    kv_fraction: np.ndarray
-    kv_block_tokens: np.ndarray
-    runtime_memory_bytes: np.ndarray
-    kv_static_tokens: np.ndarray  # KV allocated per sequence for at least this many tokens
-    context_buffers_h: np.ndarray  # T x hidden prefill buffers, whole on every TP rank
-    context_buffers_sharded_h: np.ndarray  # T x hidden / tp prefill buffers
-    context_buffers_f: np.ndarray  # T x ffn / tp prefill buffers
-    buffer_growth: np.ndarray  # request-sized KV and prefill buffers allocated this much larger
-    replicated_embeddings: np.ndarray  # bool: embedding and LM head whole on every rank
-    # TP all-reduces up to this size run the engine's own kernel, larger ones NCCL (both
-    # timed by measured curves): 0 for engines that call NCCL at every size
-    custom_allreduce_max_bytes: np.ndarray
-
-    def take(self, idx: np.ndarray) -> EngineArrays:
-        return _take(self, idx)
-
-
-@dataclass(frozen=True)
-class StepEfficiency:
-    """Empirical efficiencies (calibration data), SI units."""
-
-    compute: np.ndarray  # e_max: fraction of dense peak for large GEMMs
-    gemm_half_ridge: np.ndarray  # k_ridge: M_half as a fraction of the ridge-point rows
-    memory_bw: np.ndarray  # fraction of memory bandwidth achieved when streaming
-    attention: np.ndarray  # share of the measured fused-attention curve reached
-    kernel_gap_s: np.ndarray  # GPU time floor per kernel
-    step_overhead_s: np.ndarray  # per generation step
-    seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
-    collective_latency_s: np.ndarray  # software latency per all-reduce / send
-    dequant_overhead: np.ndarray  # GEMM math time added to widen packed 4-bit weights
-    memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
-
-    def take(self, idx: np.ndarray) -> StepEfficiency:
-        return _take(self, idx)
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """A serving configuration: model, hardware, format, engine, efficiencies, parallelism."""
-
-    arch: ArchArrays
-    hw: HardwareArrays  # peak_flops_per_s at the format's compute precision
-    attn_peak_flops_per_s: np.ndarray  # attention math runs at >= 16 bit
-    fmt: FormatArrays
-    engine: EngineArrays
-    eff: StepEfficiency
-    tp: np.ndarray
-    pp: np.ndarray
-    gemm_n_half: np.ndarray | None = None  # GEMM output columns at half efficiency (kernel data)
-    gemm_k_half: np.ndarray | None = None  # GEMM inner dimension at half efficiency
-    # bool: attention, dense MLPs and shared experts replicated on every TP rank, each rank
-    # attending its own requests (MoE attention data parallelism); None: all False
-    attention_dp: np.ndarray | None = None
-    # e_max of the format's GEMMs relative to 16-bit ones (kernel data); None: all 1
-    gemm_relative_max: np.ndarray | None = None
-    # host CPU time of a serving step relative to an x86 server host; None: all 1
-    host_overhead_factor: np.ndarray | None = None
-    # measured fused-attention curve of the device (kernel data, 16-bit, head dim 128):
-    # e_max and the causal sequence length at half of it; None: the calibrated attention
-    # factor is taken as the share of the attention peak itself
-    attn_max_efficiency: np.ndarray | None = None
-    attn_seq_half: np.ndarray | None = None
-    # measured all-reduce curves of the scale-up link (arrays): NCCL's and the engine's own
-    # kernel's (NaN rows: none); None: all-reduces take the calibrated alpha-beta form
-    nccl_allreduce: CurveParams | None = None
-    custom_allreduce: CurveParams | None = None
-
-    def __len__(self) -> int:
-        return len(self.tp)
-
-    def take(self, idx: np.ndarray) -> Deployment:
-        return Deployment(
-            arch=self.arch.take(idx),
-            hw=self.hw.take(idx),
-            attn_peak_flops_per_s=self.attn_peak_flops_per_s[idx],
-            fmt=self.fmt.take(idx),
-            engine=self.engine.take(idx),
-            eff=self.eff.take(idx),
-            tp=self.tp[idx],
-            pp=self.pp[idx],
-            gemm_n_half=_take_optional(self.gemm_n_half, idx),
-            gemm_k_half=_take_optional(self.gemm_k_half, idx),
-            attention_dp=_take_optional(self.attention_dp, idx),
-            gemm_relative_max=_take_optional(self.gemm_relative_max, idx),
-            host_overhead_factor=_take_optional(self.host_overhead_factor, idx),
-            attn_max_efficiency=_take_optional(self.attn_max_efficiency, idx),
-            attn_seq_half=_take_optional(self.attn_seq_half, idx),
-            nccl_allreduce=_take_curve(self.nccl_allreduce, idx),
-            custom_allreduce=_take_curve(self.custom_allreduce, idx),
-        )
-
-
-def _take_curve(c: CurveParams | None, idx: np.ndarray) -> CurveParams | None:
-    return None if c is None else CurveParams(*(np.asarray(v)[idx] for v in astuple(c)))
-
-
-def _take_optional(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
-    """``x[idx]``, or None for a column the deployment leaves at its default."""
-    return None if x is None else x[idx]
+from aidc.model.inference_arrays import Deployment
+from aidc.model.inference_comm import pp_link, tp_allreduce_call_s
 
 
 @dataclass(frozen=True)
@@ -471,119 +247,6 @@ def _roofline(
     flops: np.ndarray, bytes_: np.ndarray, flops_per_s: np.ndarray, bytes_per_s: np.ndarray
 ) -> np.ndarray:
     return np.maximum(flops / flops_per_s, bytes_ / bytes_per_s)
-
-
-def tp_allreduce_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
-    """All-reduce of ``n_bytes`` over the TP group: a flat ring inside the scale-up domain,
-    hierarchical (intra-domain ring, then per-device scale-out rings) beyond it."""
-    hw, tp = dep.hw, dep.tp
-    dom = np.maximum(hw.scaleup_domain_devices, 1.0)
-    has_up = hw.scaleup_bw_bytes_per_s > 0
-    p_in = np.where(has_up, np.minimum(tp, dom), 1.0)
-    k = np.maximum(tp / p_in, 1.0)
-    up_bw = np.where(has_up, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s)
-    up_lat = np.where(
-        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
-    )
-    inner = allreduce_time_s(n_bytes, p_in, up_bw, up_lat)
-    outer = allreduce_time_s(n_bytes / p_in, k, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
-    return inner + np.where(k > 1, outer, 0.0)
-
-
-def _scaleup_group(dep: Deployment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(p_in, k, B_up)``: TP ranks inside one scale-up domain, domains the group spans,
-    scale-up bandwidth per device and direction (1 where the device has no scale-up link)."""
-    hw = dep.hw
-    has_up = hw.scaleup_bw_bytes_per_s > 0
-    dom = np.maximum(hw.scaleup_domain_devices, 1.0)
-    p_in = np.where(has_up, np.minimum(dep.tp, dom), 1.0)
-    k = np.maximum(dep.tp / p_in, 1.0)
-    return p_in, k, np.where(has_up, hw.scaleup_bw_bytes_per_s, 1.0)
-
-
-def tp_allreduce_nccl_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
-    """NCCL all-reduce of ``n_bytes`` over the TP group, from measured NCCL timings, s.
-
-    Inside the scale-up domain the catalog's fitted curve of the link (``collectives.yaml``,
-    nccl-tests latencies shipped by aiconfigurator-core; see :mod:`aidc.model.network`):
-    ``t = base + 2 (p-1) step + 2 (p-1)/p n / (B eta(n, p))``, with NCCL's own launch and
-    synchronisation in ``base`` and ``step``; beyond the domain the per-device scale-out
-    ring of :func:`tp_allreduce_s` is added. Needs ``dep.nccl_allreduce``."""
-    hw, curve = dep.hw, dep.nccl_allreduce
-    assert curve is not None
-    p_in, k, up_bw = _scaleup_group(dep)
-    inner = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, curve), 0.0)
-    outer = allreduce_time_s(n_bytes / p_in, k, hw.scaleout_bw_bytes_per_s, hw.scaleout_latency_s)
-    return inner + np.where(k > 1, outer, 0.0)
-
-
-def tp_allreduce_call_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
-    """One TP all-reduce of ``n_bytes`` as the engine runs it, s.
-
-    Engines differ in the implementation (catalog ``software.yaml``, ``allreduce``), and
-    each is timed by its own measured curve on the scale-up link (``collectives.yaml``,
-    same form as :func:`tp_allreduce_nccl_s`):
-
-    * FasterTransformer and Megatron-LM call ``ncclAllReduce`` at every size (~10-22 us
-      for a small message on A100 NVLink at 2-8 ranks), as do engines whose
-      implementation is not recorded: :func:`tp_allreduce_nccl_s`;
-    * TensorRT-LLM (AllReduceStrategy AUTO's one-/two-shot IPC kernels, ~3 us on H100)
-      and vLLM (CustomAllreduce) run their own kernel for messages up to their workspace
-      (``custom_allreduce_max_bytes``: 8 MB, 8 MiB) inside one scale-up domain, and NCCL
-      for larger messages or groups spanning domains.
-
-    A deployment built without measured curves (``nccl_allreduce`` None) takes the
-    calibrated form ``t_ring(n) + c_sw`` (:func:`tp_allreduce_s` plus the fitted
-    ``collective_latency``).
-    """
-    nccl_curve, own_curve = dep.nccl_allreduce, dep.custom_allreduce
-    if nccl_curve is None:
-        return tp_allreduce_s(dep, n_bytes) + np.where(
-            dep.tp > 1, dep.eff.collective_latency_s, 0.0
-        )
-    nccl = tp_allreduce_nccl_s(dep, n_bytes)
-    if own_curve is None:
-        return nccl
-    p_in, k, up_bw = _scaleup_group(dep)
-    has_own = np.isfinite(np.asarray(own_curve.base_latency_s, dtype=float))
-    filled = CurveParams(
-        *(
-            np.where(has_own, o, n)
-            for o, n in zip(astuple(own_curve), astuple(nccl_curve), strict=True)
-        )
-    )
-    own = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, filled), 0.0)
-    use_own = has_own & (n_bytes <= dep.engine.custom_allreduce_max_bytes) & (k <= 1)
-    return np.where(use_own, own, nccl)
-
-
-def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
-    """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
-    hw = dep.hw
-    inside = dep.tp <= hw.scaleup_domain_devices
-    up_bw = np.where(
-        hw.scaleup_bw_bytes_per_s > 0, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
-    )
-    bw = np.where(inside, up_bw, np.minimum(up_bw, hw.scaleout_bw_bytes_per_s))
-    up_lat = np.where(
-        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
-    )
-    lat = np.where(inside, up_lat, hw.scaleout_latency_s)
-    return bw, lat
-
-
-def pp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
-    """Link between pipeline stages: inside the scale-up domain when the group fits in it."""
-    hw = dep.hw
-    inside = dep.tp * dep.pp <= hw.scaleup_domain_devices
-    up_bw = np.where(
-        hw.scaleup_bw_bytes_per_s > 0, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
-    )
-    bw = np.where(inside, up_bw, hw.scaleout_bw_bytes_per_s)
-    up_lat = np.where(
-        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
-    )
-    return bw, np.where(inside, up_lat, hw.scaleout_latency_s)
 
 
 def attention_efficiency(

@@ -36,8 +36,8 @@ from aidc.model.inference import (
     memory_estimate,
     static_generation,
 )
+from aidc.model.inference_arrays import Deployment
 from aidc.model.inference_step import (
-    Deployment,
     decode_work,
     prefill_work,
     seq_host_s,

@@ -48,7 +48,8 @@ import math
 import numpy as np
 
 from aidc.model.inference import _add
-from aidc.model.inference_step import Deployment, decode_work, prefill_work, step_time
+from aidc.model.inference_arrays import Deployment
+from aidc.model.inference_step import decode_work, prefill_work, step_time
 
 Z99 = 2.3263478740408408
 TAIL_Q = 0.01  # P(TPOT > p99)

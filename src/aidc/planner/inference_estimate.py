@@ -24,7 +24,7 @@ from aidc.model.inference import (
     encoder_pass,
     static_generation,
 )
-from aidc.model.inference_step import Deployment
+from aidc.model.inference_arrays import Deployment
 from aidc.model.serve_format import UNSTRUCTURED_PRUNING_NOTE, serve_format
 from aidc.model.serving import LatencySlo, TrafficShape, engine_config, generation_level, step_cost
 from aidc.model.serving_sim import (

@@ -21,7 +21,7 @@ from aidc.model.inference import (
     encoder_pass,
     static_generation,
 )
-from aidc.model.inference_step import Deployment
+from aidc.model.inference_arrays import Deployment
 from aidc.model.serve_format import serve_format
 from aidc.units import MILLISECOND, GiB
 from aidc.validation.inference_rows import MEASURED_FIELDS, RowSpec
