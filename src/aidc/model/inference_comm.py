@@ -112,21 +112,6 @@ def tp_allreduce_call_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
     return np.where(use_own, own, nccl)
 
 
-def tp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
-    """Bandwidth (B/s per direction) and latency (s) of the links a TP group uses."""
-    hw = dep.hw
-    inside = dep.tp <= hw.scaleup_domain_devices
-    up_bw = np.where(
-        hw.scaleup_bw_bytes_per_s > 0, hw.scaleup_bw_bytes_per_s, hw.scaleout_bw_bytes_per_s
-    )
-    bw = np.where(inside, up_bw, np.minimum(up_bw, hw.scaleout_bw_bytes_per_s))
-    up_lat = np.where(
-        np.isfinite(hw.scaleup_latency_s), hw.scaleup_latency_s, hw.scaleout_latency_s
-    )
-    lat = np.where(inside, up_lat, hw.scaleout_latency_s)
-    return bw, lat
-
-
 def pp_link(dep: Deployment) -> tuple[np.ndarray, np.ndarray]:
     """Link between pipeline stages: inside the scale-up domain when the group fits in it."""
     hw = dep.hw
