@@ -62,6 +62,13 @@ def _check_expanded_size(root: yaml.Node) -> None:
     size(root, 0)
 
 
+def load_packaged_yaml(text: str) -> Any:
+    """Parse YAML that ships with aidc (catalog and calibration data): the safe loader,
+    through libyaml's C parser where PyYAML was built with it (about 10x faster; the same
+    safe constructors, so no arbitrary Python objects)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def parse_document(text: str, *, name: str, fmt: str | None = None) -> Any:
     """Parse YAML (default) or JSON text. ``name`` is used in messages."""
     if len(text.encode("utf-8", errors="ignore")) > MAX_DOCUMENT_BYTES:

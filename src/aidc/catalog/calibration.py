@@ -10,12 +10,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aidc.catalog.schema import Provenance
 from aidc.errors import AidcInputError
-from aidc.fileio import read_document
+from aidc.fileio import load_packaged_yaml, read_document
 
 
 class CalibrationValue(BaseModel):
@@ -53,7 +52,7 @@ class Calibration(BaseModel):
 
 def _packaged(filename: str) -> Calibration:
     text = resources.files("aidc.catalog").joinpath("data", filename).read_text("utf-8")
-    return Calibration.model_validate(yaml.safe_load(text))
+    return Calibration.model_validate(load_packaged_yaml(text))
 
 
 def load_default_calibration() -> Calibration:

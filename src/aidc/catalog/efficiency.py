@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from aidc.catalog.loader import CatalogDataError
 from aidc.catalog.schema import Accelerator, Precision, Record
+from aidc.fileio import load_packaged_yaml
 
 DEFAULT_ID = "default"
 
@@ -82,7 +82,7 @@ def load_kernel_efficiency() -> tuple[KernelEfficiency, ...]:
         .joinpath("data", "kernel_efficiency.yaml")
         .read_text("utf-8")
     )
-    raw = yaml.safe_load(text)
+    raw = load_packaged_yaml(text)
     if not isinstance(raw, dict) or not isinstance(raw.get("kernel_efficiency"), list):
         raise CatalogDataError(
             "kernel_efficiency.yaml: expected a top-level 'kernel_efficiency:' list"

@@ -15,7 +15,6 @@ from functools import cache
 from importlib import resources
 from typing import Generic, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from aidc.catalog.schema import (
@@ -35,6 +34,7 @@ from aidc.catalog.schema import (
 )
 from aidc.catalog.units_in_names import to_si
 from aidc.errors import UnknownNameError
+from aidc.fileio import load_packaged_yaml
 
 R = TypeVar("R", bound=Record)
 
@@ -165,7 +165,7 @@ def parse_records(kind: str, raw: object, schema: type[R], *, origin: str) -> tu
 
 def _read_packaged(filename: str) -> object:
     text = resources.files("aidc.catalog").joinpath("data", filename).read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_packaged_yaml(text)
 
 
 @cache
