@@ -36,15 +36,7 @@ TARGET = 0.20
 
 
 def shipped_curve(link: str, op: str) -> CurveParams:
-    rec = load_catalog().collectives.get(f"{link}-{op.replace('_', '-')}")
-    return CurveParams(
-        base_latency_s=rec.base_latency_s,
-        step_latency_s=rec.step_latency_s,
-        bus_efficiency=rec.bus_efficiency,
-        rank_exponent=rec.rank_exponent,
-        ramp_bytes=rec.ramp_bytes,
-        ramp_exponent=rec.ramp_exponent,
-    )
+    return CurveParams.of(load_catalog().collectives.get(f"{link}-{op.replace('_', '-')}"))
 
 
 def predict(d: NcclData, curve_of) -> np.ndarray:

@@ -21,12 +21,23 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aidc.model.network import OPS
+from aidc.model.network import OPS, CurveParams
 from aidc.units import MEGA, MICROSECOND
 from nccl_reference import CUSTOM_CSV_PATH, fit_curve, load
 
 CUSTOM_MAX_BYTES = 8 * 1024 * 1024 * 1.0  # vLLM's 8 MiB; TensorRT-LLM's 8 MB workspace
 CUSTOM_IMPLEMENTATION = {"trtllm": "trtllm-custom", "vllm": "vllm-custom"}
+
+
+def print_curve(c: CurveParams, fitted_on: str) -> None:
+    """The fitted fields of one collectives.yaml record, in its key units."""
+    print(f"  base_latency_us: {c.base_latency_s / MICROSECOND:.3f}")
+    print(f"  step_latency_us: {c.step_latency_s / MICROSECOND:.3f}")
+    print(f"  bus_efficiency: {c.bus_efficiency:.4f}")
+    print(f"  rank_exponent: {c.rank_exponent:.4f}")
+    print(f"  ramp_mb: {c.ramp_bytes / MEGA:.4f}")
+    print(f"  ramp_exponent: {c.ramp_exponent:.4f}")
+    print(f"  fitted_on: {fitted_on}")
 
 
 def main() -> None:
@@ -41,13 +52,7 @@ def main() -> None:
             print(f"- id: {link}-{op.replace('_', '-')}")
             print(f"  link: {link}")
             print(f"  op: {op}")
-            print(f"  base_latency_us: {c.base_latency_s / MICROSECOND:.3f}")
-            print(f"  step_latency_us: {c.step_latency_s / MICROSECOND:.3f}")
-            print(f"  bus_efficiency: {c.bus_efficiency:.4f}")
-            print(f"  rank_exponent: {c.rank_exponent:.4f}")
-            print(f"  ramp_mb: {c.ramp_bytes / MEGA:.4f}")
-            print(f"  ramp_exponent: {c.ramp_exponent:.4f}")
-            print(f"  fitted_on: {', '.join(systems)} ({ranks} ranks, {len(sub)} points)")
+            print_curve(c, f"{', '.join(systems)} ({ranks} ranks, {len(sub)} points)")
             print(
                 "  source: data/reference/nccl/aiconfigurator_nccl.csv (NCCL latencies "
                 "measured with nccl-tests, shipped in aiconfigurator-core 0.12.0, Apache-2.0); "
@@ -70,13 +75,7 @@ def main() -> None:
             print(f"  link: {link}")
             print("  op: all_reduce")
             print(f"  implementation: {impl}")
-            print(f"  base_latency_us: {c.base_latency_s / MICROSECOND:.3f}")
-            print(f"  step_latency_us: {c.step_latency_s / MICROSECOND:.3f}")
-            print(f"  bus_efficiency: {c.bus_efficiency:.4f}")
-            print(f"  rank_exponent: {c.rank_exponent:.4f}")
-            print(f"  ramp_mb: {c.ramp_bytes / MEGA:.4f}")
-            print(f"  ramp_exponent: {c.ramp_exponent:.4f}")
-            print(f"  fitted_on: {', '.join(systems)} ({ranks} ranks, {len(sub)} points)")
+            print_curve(c, f"{', '.join(systems)} ({ranks} ranks, {len(sub)} points)")
             print(
                 "  source: data/reference/nccl/aiconfigurator_custom_allreduce.csv (custom "
                 f"all-reduce latencies of {framework} measured by aiconfigurator's collector, "

@@ -42,15 +42,7 @@ def test_single_rank_costs_nothing():
 
 
 def _shipped(link: str, op: str) -> CurveParams:
-    r = load_catalog().collectives.get(f"{link}-{op.replace('_', '-')}")
-    return CurveParams(
-        r.base_latency_s,
-        r.step_latency_s,
-        r.bus_efficiency,
-        r.rank_exponent,
-        r.ramp_bytes,
-        r.ramp_exponent,
-    )
+    return CurveParams.of(load_catalog().collectives.get(f"{link}-{op.replace('_', '-')}"))
 
 
 def test_shipped_h100_allreduce_matches_a_measured_point():

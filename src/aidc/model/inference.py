@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
@@ -185,14 +185,7 @@ def allreduce_curves(
         r = recs.get(key) if key else None
         if r is None:
             return nan
-        return (
-            r.base_latency_s,
-            r.step_latency_s,
-            r.bus_efficiency,
-            r.rank_exponent,
-            r.ramp_bytes,
-            r.ramp_exponent,
-        )
+        return astuple(CurveParams.of(r))
 
     nccl, own = [], []
     for acc, eng in zip(accelerators, engines, strict=True):

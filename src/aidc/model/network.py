@@ -33,8 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from aidc.catalog.schema import CollectiveCurve
 
 ArrayLike = np.ndarray | float
 
@@ -75,6 +79,18 @@ class CurveParams:
     rank_exponent: ArrayLike = 0.0
     ramp_bytes: ArrayLike = 0.0
     ramp_exponent: ArrayLike = 1.0
+
+    @classmethod
+    def of(cls, rec: CollectiveCurve) -> CurveParams:
+        """The curve of one ``collectives.yaml`` record."""
+        return cls(
+            rec.base_latency_s,
+            rec.step_latency_s,
+            rec.bus_efficiency,
+            rec.rank_exponent,
+            rec.ramp_bytes,
+            rec.ramp_exponent,
+        )
 
 
 def bus_factor(op: str, n_ranks: ArrayLike) -> np.ndarray:

@@ -198,14 +198,4 @@ def collective_curve(catalog: Catalog, link: str, op: str) -> tuple[CurveParams,
     """The calibrated curve for (link, op) and the link it was fitted on."""
     fitted = curve_link(link, op, catalog.collectives.ids())
     r = catalog.collectives.get(f"{fitted}-{op.replace('_', '-')}")
-    return (
-        CurveParams(
-            r.base_latency_s,
-            r.step_latency_s,
-            r.bus_efficiency,
-            r.rank_exponent,
-            r.ramp_bytes,
-            r.ramp_exponent,
-        ),
-        fitted,
-    )
+    return CurveParams.of(r), fitted
