@@ -250,6 +250,7 @@ def test_estimate_inference_encoder_and_does_not_fit(run_cli):
         (["--accelerator", "H100", "--devices", "3", "--tp", "2"], "--tp"),
         (["--accelerator", "V100", "--precision", "fp8"], "--precision"),
         (["--accelerator", "H100", "--rate", "2", "--concurrency", "3"], "at most one"),
+        (["--accelerator", "MI300X", "--engine", "tensorrt-llm"], "does not run on MI300X"),
     ],
 )
 def test_estimate_inference_bad_input_is_one_line(run_cli, args, needle):

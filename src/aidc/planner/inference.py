@@ -83,12 +83,16 @@ INFERENCE_METRICS_ENC = [
 ]
 
 
+def device_tag(acc: Accelerator) -> str:
+    """The device family an engine lists in its ``devices`` (software.yaml): ``cpu`` for
+    CPUs, else the vendor's tag (nvidia, amd, tpu, intel, apple...)."""
+    return "cpu" if acc.kind == "cpu" else VENDOR_TAG.get(acc.vendor, acc.vendor.lower())
+
+
 def engines_for(
     ctx: PlanContext, svc: InferenceService, acc: Accelerator, kind: str
 ) -> list[SoftwareStack]:
-    tag = VENDOR_TAG.get(acc.vendor, acc.vendor.lower())
-    if acc.kind == "cpu":
-        tag = "cpu"
+    tag = device_tag(acc)
     wanted = None if svc.engines == "auto" else {e.lower() for e in svc.engines}
     out = []
     for s in ctx.catalog.software:

@@ -34,6 +34,7 @@ from aidc.model.serving_sim import (
     poisson_arrivals,
     simulate,
 )
+from aidc.planner.inference import device_tag
 
 SIM_SEED = 7
 SPARSITY = ("none", "2:4", "unstructured")
@@ -114,6 +115,19 @@ def estimate_inference(
     trace: Requests | None = None,
 ) -> InferenceEstimate:
     notes: list[str] = []
+    tag = device_tag(accelerator)
+    if tag not in engine.devices:
+        raise AidcInputError(
+            f"{engine.id} does not run on {accelerator.id} ({tag}); it runs on: "
+            f"{', '.join(engine.devices) or 'nothing recorded'}",
+            field="--engine",
+        )
+    if arch.kind not in engine.model_kinds:
+        raise AidcInputError(
+            f"{engine.id} does not serve {arch.kind} models; it serves: "
+            f"{', '.join(engine.model_kinds)}",
+            field="--engine",
+        )
     if sparsity not in SPARSITY:
         raise AidcInputError(
             f"unknown sparsity {sparsity!r}; allowed: {', '.join(SPARSITY)}", field="--sparsity"
