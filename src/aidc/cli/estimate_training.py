@@ -203,10 +203,11 @@ def estimate_training_command(
     fac = facility_params(catalog, PriceOverrides())
     result = estimate_training_run(req, links, cal, fac, top_k=top)
     if not result.plans:
+        experts = f", EP divide the {arch.n_experts} experts" if arch.n_experts > 1 else ""
         raise AidcInputError(
             "no valid plan: the parallel sizes must multiply to the device count, TP divide the "
             f"{arch.n_heads} heads within the {acc.scaleup_domain_devices}-device scale-up domain, PP not exceed "
-            f"{arch.n_layers} layers, and micro-batch x DP fit the global batch of {gbs}",
+            f"{arch.n_layers} layers{experts}, and micro-batch x DP fit the global batch of {gbs}",
             field="--devices",
         )
     if json_out:
