@@ -270,6 +270,7 @@ def _prompt_quadrature(mean: float, p99: float | None) -> tuple[np.ndarray, np.n
 H_POINTS = 40  # grid of the residual-plus-sharers time H, per row
 K_MAX = 8  # prompts in the iteration in progress (the rest of the mass is put at K_MAX)
 U_POINTS = 6  # midpoint rule for the uniform residual
+ROW_CHUNK = 1024
 
 
 def _residual_tail(
@@ -286,9 +287,9 @@ def _residual_tail(
 
     The iteration in progress carries ``K`` prompts, ``K`` negative binomial with the
     mean ``λ E[T]`` and variance ``λ E[T] + λ² Var T`` of the arrivals in the previous
-    iteration; it is ``T_kj = a + Δ_j + (k - 1) E[Δ]`` long (one prompt on the length
-    quadrature, the others at the mean) and is hit with length bias,
-    ``π_kj ∝ P(K = k) w_j T_kj``. Given it, ``H = U T_kj + d J``, ``J ~ Poisson(λ T_kj
+    iteration; it is ``T_1j = a + Δ_j`` long for one prompt (on the length quadrature),
+    ``T_k = a + k E[Δ]`` for ``k >= 2``, and is hit with length bias
+    (``π ∝ P(K = k) w_j T``). Given it, ``H = U T_kj + d J``, ``J ~ Poisson(λ T_kj
     E[Δ] / d)``, ``d = E[Δ²] / E[Δ]`` (the scaled Poisson of the module docstring for the
     prompts that share the arrival's iteration), ``U`` on a midpoint rule.
     """
@@ -302,26 +303,25 @@ def _residual_tail(
     for k in range(1, K_MAX + 1):
         pk[:, k] = pk[:, k - 1] * (r_nb + k - 1.0) / k * (1.0 - p_nb)
     pk[:, K_MAX] += np.maximum(1.0 - pk.sum(axis=1), 0.0)
-    kk = np.arange(1, K_MAX + 1, dtype=float)
-    busy = (  # rows x (1 + K_MAX * own points)
-        tau[:, None, None] + delta[:, None, :] + (kk[None, :, None] - 1.0) * e1[:, None, None]
-    ).reshape(rows, -1)
-    T = np.concatenate([tau[:, None], busy], axis=1)
-    prob = (
-        np.concatenate([pk[:, :1], (pk[:, 1:, None] * w[None, None, :]).reshape(rows, -1)], axis=1)
-        * T
+    kk = np.arange(2, K_MAX + 1, dtype=float)
+    T = np.concatenate(  # rows x (1 + own points + K_MAX - 1)
+        [tau[:, None], tau[:, None] + delta, tau[:, None] + kk[None, :] * e1[:, None]], axis=1
     )
+    prob = np.concatenate([pk[:, :1], pk[:, 1:2] * w[None, :], pk[:, 2:]], axis=1) * T
     prob /= prob.sum(axis=1, keepdims=True)
     d = np.where(e1 > 0.0, e2 / np.maximum(e1, 1e-300), 0.0)
     mu = lam[:, None] * T * np.where(d > 0.0, e1 / np.maximum(d, 1e-300), 0.0)[:, None]
     h_top = T.max(axis=1) + (mu.max(axis=1) + 8.0 * np.sqrt(mu.max(axis=1)) + 8.0) * d
     h = h_top[:, None] * np.linspace(0.0, 1.0, H_POINTS)[None, :]
-    u = (np.arange(U_POINTS) + 0.5) / U_POINTS
-    gap = h[:, :, None, None] - u[None, None, None, :] * T[:, None, :, None]
-    dd = np.maximum(d, 1e-300)[:, None, None, None]
-    jumps = poisson_tail(gap / dd, mu[:, None, :, None])
-    p = np.where(d[:, None, None, None] > 0.0, jumps, (gap < 0.0).astype(float))
-    surv = (p.mean(axis=3) * prob[:, None, :]).sum(axis=2)
+    surv = np.zeros((rows, H_POINTS))
+    for lo in range(0, rows, ROW_CHUNK):  # bounded temporaries
+        sl = slice(lo, lo + ROW_CHUNK)
+        dd = np.maximum(d[sl], 1e-300)[:, None, None]
+        for u in (np.arange(U_POINTS) + 0.5) / U_POINTS:
+            gap = h[sl, :, None] - u * T[sl, None, :]
+            jumps = poisson_tail(gap / dd, mu[sl, None, :])
+            p = np.where(d[sl, None, None] > 0.0, jumps, (gap < 0.0).astype(float))
+            surv[sl] += (p * prob[sl, None, :]).sum(axis=2) / U_POINTS
     return surv, h_top
 
 
