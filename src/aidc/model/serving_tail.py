@@ -267,9 +267,9 @@ def _prompt_quadrature(mean: float, p99: float | None) -> tuple[np.ndarray, np.n
     return np.maximum(np.rint(np.exp(mu + s * z)), 1.0), np.diff(edges)
 
 
-H_POINTS = 40  # grid of the residual-plus-sharers time H, per row
+H_POINTS = 24  # grid of the residual-plus-sharers time H, per row
 K_MAX = 8  # prompts in the iteration in progress (the rest of the mass is put at K_MAX)
-U_POINTS = 6  # midpoint rule for the uniform residual
+U_POINTS = 3  # midpoint rule for the uniform residual
 ROW_CHUNK = 1024
 
 
