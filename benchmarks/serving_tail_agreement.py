@@ -110,7 +110,7 @@ def main() -> None:
         f"{'calibration':18s} {'traffic':22s} {'load':>5s} {'n':>6s} "
         f"{'mean/p50 TPOT':>12s} {'p99 TPOT a/s':>12s} {'p99 TTFT a/s':>12s} {'sim p99 TPOT ms':>15s}"
     )
-    worst = []
+    worst, tpot_log, ttft_log = [], [], []
     for cname, scale in cals:
         dep = with_eff(base, **scale)
         for tname, (i, o, ip, op) in traffics:
@@ -126,12 +126,24 @@ def main() -> None:
                 r99 = lv.tpot_p99_s / s["tpot_p99_s"]
                 rt = lv.ttft_p99_s / s["ttft_p99_s"]
                 worst.append(abs(np.log(r99)))
+                tpot_log.append(np.log(r99))
+                ttft_log.append(np.log(rt))
                 print(
                     f"{cname:18s} {tname:22s} {load:5.2f} {lv.concurrency_per_replica:6.1f} "
                     f"{r50:12.3f} {r99:12.3f} {rt:12.3f} {1e3 * s['tpot_p99_s']:15.2f}",
                     flush=True,
                 )
     print(f"worst |log(p99 TPOT ratio)|: {max(worst):.3f} (ratio {np.exp(max(worst)):.3f})")
+    for name, logs in (("p99 TPOT", tpot_log), ("p99 TTFT", ttft_log)):
+        a = np.abs(np.array(logs))
+        ok = np.isfinite(a)
+        print(
+            f"{name}: within ±15% at {int((a[ok] <= np.log(1.15)).sum())} of {len(a)} points, "
+            f"within ±25% at {int((a[ok] <= np.log(1.25)).sum())}; mean |log ratio| "
+            f"{a[ok].mean():.3f} over {int(ok.sum())} finite; ratios "
+            f"{np.exp(np.array(logs)[ok]).min():.3f}-"
+            f"{np.exp(np.array(logs)[ok]).max():.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,11 @@ find every slot busy wait: the fleet is an M/G/c queue with ``c = R B`` slots wh
 balancer sends work to the least-loaded replica (nginx ``least_conn``), or ``R``
 independent M/G/B queues under round-robin. Tails: the p99 wait of
 :func:`aidc.model.queueing.mgc_wait_quantile_s` (service-time variability from the
-output-length spread), TTFT p99 = wait p99 + first pass of a p99-length prompt at the p99 concurrency
-``n + 2.33 sqrt(n)`` (capped at ``B``). TPOT p99 is the p99 over requests of their mean
+output-length spread). TTFT p99 (:func:`aidc.model.serving_tail.ttft_tail_s`): once
+admitted, a request waits out the iteration in progress (length-biased, its prompts
+included) and then shares its own prefill iteration with the decode batch and the prompts
+that arrived meanwhile (a gated single-server queue); the slot wait is added by
+:func:`aidc.model.serving_tail.with_slot_wait_s`. TPOT p99 is the p99 over requests of their mean
 inter-token gap with prompts prefilled in whole iterations between the decodes
 (:mod:`aidc.model.serving_tail`): short requests that meet several prefills set it.
 
@@ -43,9 +46,14 @@ from aidc.model.inference_step import (
     seq_host_s,
     step_time,
 )
-from aidc.model.queueing import erlang_c, mgc_wait_quantile_s
+from aidc.model.queueing import erlang_c
 from aidc.model.serving_sim import EngineConfig, StepCost
-from aidc.model.serving_tail import decode_and_prefill_s, tpot_p99_s
+from aidc.model.serving_tail import (
+    decode_and_prefill_s,
+    tpot_p99_s,
+    ttft_tail_s,
+    with_slot_wait_s,
+)
 
 Z99 = 2.3263478740408408
 BIG_S = 1e30  # stands for an unbounded latency where values are interpolated
@@ -89,16 +97,15 @@ def _erlang_c(c: int, a: float) -> float:
     return 1.0 / (1.0 + beta * Phi / phi)
 
 
-def _wait_p99(rate: float, service_s: float, c: int, cv2: float) -> float:
-    if c <= HALFIN_WHITT_SERVERS:
-        return mgc_wait_quantile_s(rate, service_s, c, 0.99, cv2)
+def _wait_tail(rate: float, service_s: float, c: int, cv2: float) -> tuple[float, float]:
+    """``(C, θ)`` of the M/G/c wait for a slot, ``P(W > t) = C e^{-θ t}`` (Allen-Cunneen:
+    ``θ = 2 (c μ - λ) / (1 + c_s²)``, :func:`aidc.model.queueing.mgc_wait_quantile_s`;
+    Halfin-Whitt for ``C`` above :data:`HALFIN_WHITT_SERVERS` servers); ``(1, 0)`` when
+    the slots cannot keep up."""
     mu = 1.0 / service_s
     if rate >= c * mu:
-        return math.inf
-    pw = _erlang_c(c, rate * service_s)
-    if pw <= 0.01:
-        return 0.0
-    return math.log(pw / 0.01) * (1.0 + cv2) / (2.0 * (c * mu - rate))
+        return 1.0, 0.0
+    return _erlang_c(c, rate * service_s), 2.0 * (c * mu - rate) / (1.0 + cv2)
 
 
 @dataclass(frozen=True)
@@ -192,13 +199,18 @@ def generation_level(
         else (int(slots), lam_r)
     )
     cv2 = lognormal_cv2(traffic.output_mean, traffic.output_p99)
-    wait = _wait_p99(rate, s, max(c, 1), cv2) if lam_r * s_full < slots * 0.999 else math.inf
-    n99 = min(slots, n + Z99 * math.sqrt(max(n, 1.0)))
-    long_in = traffic.input_p99 or n_in
-    first99 = continuous_generation(
-        dep, input_len=long_in, output_len=n_out, concurrency=max(n99, 1.0)
+    pw, theta = (
+        _wait_tail(rate, s, max(c, 1), cv2) if lam_r * s_full < slots * 0.999 else (1.0, 0.0)
     )
-    ttft = wait + float(first99.ttft_s[0])
+    g99, gm, gv = ttft_tail_s(
+        dep,
+        n=np.array([max(n, 1.0)]),
+        context=n_in + n_out / 2.0,
+        rate_per_s=np.array([lam_r]),
+        prompt_mean=n_in,
+        prompt_p99=traffic.input_p99,
+    )
+    ttft = with_slot_wait_s(float(g99[0]), float(gm[0]), float(gv[0]), pw, theta)
     tpot = float(
         _tpot_tail(
             dep,
@@ -423,7 +435,6 @@ def continuous_fleet(
     """For every row of ``dep`` (continuous batching), the fewest replicas meeting ``slo``."""
     rows = len(dep)
     n_in, n_out = traffic.input_mean, max(traffic.output_mean, 1.0)
-    long_in = traffic.input_p99 or n_in
     long_out = traffic.output_p99 or n_out
     probe = continuous_generation(dep, input_len=n_in, output_len=n_out, concurrency=np.inf)
     slots = np.maximum(probe.batch, 1.0)
@@ -433,9 +444,7 @@ def continuous_fleet(
     d = dep.take(idx)
     conc = grid.ravel()
     g = continuous_generation(d, input_len=n_in, output_len=n_out, concurrency=conc)
-    f1 = continuous_generation(d, input_len=long_in, output_len=n_out, concurrency=conc)
     S = g.e2e_s.reshape(rows, GRID_POINTS)[:, ::-1]  # ascending concurrency
-    FIRST = f1.ttft_s.reshape(rows, GRID_POINTS)[:, ::-1]
     N = grid[:, ::-1]
     # p99 TPOT at each grid point's arrival rate, with the batch-size variance of one
     # replica (v = n) and of a perfectly balanced fleet (v = 0); least-outstanding over R
@@ -454,13 +463,24 @@ def continuous_fleet(
     tail_one, tail_many = (
         np.minimum(t, BIG_S).reshape(rows, GRID_POINTS)[:, ::-1] for t in np.split(tails, 2)
     )
+    g99, gm, gv = (
+        np.minimum(x, BIG_S).reshape(rows, GRID_POINTS)[:, ::-1]
+        for x in ttft_tail_s(
+            d,
+            n=conc,
+            context=n_in + n_out / 2.0,
+            rate_per_s=lam_grid,
+            prompt_mean=n_in,
+            prompt_p99=traffic.input_p99,
+        )
+    )
     cv2 = lognormal_cv2(traffic.output_mean, traffic.output_p99)
     out: list[FleetChoice] = []
     for i in range(rows):
         if not fits[i]:
             out.append(FleetChoice(None, int(slots[i]), "memory"))
             continue
-        n_i, s_i, f_i = N[i], S[i], FIRST[i]
+        n_i, s_i = N[i], S[i]
         t1_i, t0_i = tail_one[i], tail_many[i]
         thr = n_i / s_i  # requests/s of one replica at each concurrency (increasing)
         cap_rps = float(thr[-1])
@@ -476,7 +496,6 @@ def continuous_fleet(
             s_i=s_i,
             t1_i=t1_i,
             t0_i=t0_i,
-            f_i=f_i,
             thr=thr,
             cap_rps=cap_rps,
         ) -> ServiceLevel:
@@ -492,11 +511,12 @@ def continuous_fleet(
                 if balancer == "least_outstanding"
                 else (int(slots[i]), lam_r)
             )
-            wait = _wait_p99(rate, s, max(servers, 1), cv2)
-            n99 = min(float(slots[i]), n + Z99 * math.sqrt(max(n, 1.0)))
+            pw, theta = _wait_tail(rate, s, max(servers, 1), cv2)
             t1, t0 = float(np.interp(lam_r, thr, t1_i)), float(np.interp(lam_r, thr, t0_i))
             tpot = t1 if balancer != "least_outstanding" else t0 + (t1 - t0) / math.sqrt(r)
-            ttft = wait + float(np.interp(n99, n_i, f_i))
+            ttft = with_slot_wait_s(
+                *(float(np.interp(lam_r, thr, x[i])) for x in (g99, gm, gv)), pw, theta
+            )
             lv = {"ttft": ttft, "tpot": tpot, "e2e": ttft + (long_out - 1.0) * tpot}
             return ServiceLevel(
                 r,

@@ -247,3 +247,186 @@ def tpot_p99_s(
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
     return np.where(ok, hi, np.inf)
+
+
+# ----------------------------------------------------------------------------- p99 TTFT
+
+TTFT_PROMPT_POINTS = 12  # own-prompt quadrature (midpoint in probability, dense in the tail)
+
+
+def _prompt_quadrature(mean: float, p99: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Prompt lengths and weights: midpoint rule in probability on the lognormal with this
+    mean and p99, denser toward long prompts (they set the TTFT tail)."""
+    s = lognormal_sigma(mean, p99)
+    if s == 0.0:
+        return np.array([max(round(mean), 1.0)]), np.array([1.0])
+    edges = 1.0 - (1.0 - np.linspace(0.0, 1.0, TTFT_PROMPT_POINTS + 1)) ** 2
+    u = 0.5 * (edges[1:] + edges[:-1])
+    z = np.array([_norm_ppf(float(p)) for p in u])
+    mu = math.log(mean) - s * s / 2.0
+    return np.maximum(np.rint(np.exp(mu + s * z)), 1.0), np.diff(edges)
+
+
+H_POINTS = 24  # grid of the residual-plus-sharers time H, per row
+K_MAX = 8  # prompts in the iteration in progress (the rest of the mass is put at K_MAX)
+U_POINTS = 3  # midpoint rule for the uniform residual
+ROW_CHUNK = 1024
+
+
+def _residual_tail(
+    tau: np.ndarray,
+    lam: np.ndarray,
+    m1: np.ndarray,
+    var_t: np.ndarray,
+    delta: np.ndarray,
+    w: np.ndarray,
+    e1: np.ndarray,
+    e2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``P(H > h)`` on a grid ``h = 0 .. h_top`` (rows x :data:`H_POINTS`) and ``h_top``.
+
+    The iteration in progress carries ``K`` prompts, ``K`` negative binomial with the
+    mean ``λ E[T]`` and variance ``λ E[T] + λ² Var T`` of the arrivals in the previous
+    iteration; it is ``T_1j = a + Δ_j`` long for one prompt (on the length quadrature),
+    ``T_k = a + k E[Δ]`` for ``k >= 2``, and is hit with length bias
+    (``π ∝ P(K = k) w_j T``). Given it, ``H = U T_kj + d J``, ``J ~ Poisson(λ T_kj
+    E[Δ] / d)``, ``d = E[Δ²] / E[Δ]`` (the scaled Poisson of the module docstring for the
+    prompts that share the arrival's iteration), ``U`` on a midpoint rule.
+    """
+    rows = len(tau)
+    mean_k = lam * m1
+    var_k = np.maximum(mean_k + lam * lam * var_t, mean_k * (1.0 + 1e-9))
+    p_nb = np.where(mean_k > 0.0, mean_k / np.maximum(var_k, 1e-300), 1.0)  # NB success prob
+    r_nb = mean_k * p_nb / np.maximum(1.0 - p_nb, 1e-300)
+    pk = np.empty((rows, K_MAX + 1))
+    pk[:, 0] = np.exp(r_nb * np.log(np.maximum(p_nb, 1e-300)))
+    for k in range(1, K_MAX + 1):
+        pk[:, k] = pk[:, k - 1] * (r_nb + k - 1.0) / k * (1.0 - p_nb)
+    pk[:, K_MAX] += np.maximum(1.0 - pk.sum(axis=1), 0.0)
+    kk = np.arange(2, K_MAX + 1, dtype=float)
+    T = np.concatenate(  # rows x (1 + own points + K_MAX - 1)
+        [tau[:, None], tau[:, None] + delta, tau[:, None] + kk[None, :] * e1[:, None]], axis=1
+    )
+    prob = np.concatenate([pk[:, :1], pk[:, 1:2] * w[None, :], pk[:, 2:]], axis=1) * T
+    prob /= prob.sum(axis=1, keepdims=True)
+    d = np.where(e1 > 0.0, e2 / np.maximum(e1, 1e-300), 0.0)
+    mu = lam[:, None] * T * np.where(d > 0.0, e1 / np.maximum(d, 1e-300), 0.0)[:, None]
+    h_top = T.max(axis=1) + (mu.max(axis=1) + 8.0 * np.sqrt(mu.max(axis=1)) + 8.0) * d
+    h = h_top[:, None] * np.linspace(0.0, 1.0, H_POINTS)[None, :]
+    surv = np.zeros((rows, H_POINTS))
+    for lo in range(0, rows, ROW_CHUNK):  # bounded temporaries
+        sl = slice(lo, lo + ROW_CHUNK)
+        dd = np.maximum(d[sl], 1e-300)[:, None, None]
+        for u in (np.arange(U_POINTS) + 0.5) / U_POINTS:
+            gap = h[sl, :, None] - u * T[sl, None, :]
+            jumps = poisson_tail(gap / dd, mu[sl, None, :])
+            p = np.where(d[sl, None, None] > 0.0, jumps, (gap < 0.0).astype(float))
+            surv[sl] += (p * prob[sl, None, :]).sum(axis=2) / U_POINTS
+    return surv, h_top
+
+
+def ttft_tail_s(
+    dep: Deployment,
+    *,
+    n: np.ndarray,
+    context: np.ndarray | float,
+    rate_per_s: np.ndarray,
+    prompt_mean: float,
+    prompt_p99: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p99, mean and variance (s, s, s²) of the time to first token of a request admitted
+    at once (a free slot), per row of ``dep`` at mean batch ``n`` and prompt arrivals
+    ``rate_per_s`` per replica; ``inf`` where prefills fill the time (``λ E[Δ] >= 1``).
+
+    Continuous batching as the simulator runs it: a prompt arriving during an iteration is
+    admitted at the next iteration boundary together with every prompt that arrived during
+    the same iteration (the whole queue, gated), prefilled whole, and its first token comes
+    at the end of that iteration. With ``a = τ_d(n)`` a decode iteration and ``Δ(L)`` the
+    extra time of a prompt of ``L`` tokens (:func:`decode_and_prefill_s`), iteration
+    lengths follow ``T_{k+1} = a + Σ_{j ≤ K} Δ_j``, ``K ~ Poisson(λ T_k)`` (a single-queue
+    gated polling system with switch-over ``a``; Takagi, *Queueing Analysis* vol. 1,
+    §2.3). Stationary cumulants (``ρ = λ E[Δ]``, law of total cumulance):
+
+        E[T] = a / (1 - ρ),   Var T = λ E[T] E[Δ²] / (1 - ρ²),
+        κ₃(T) = (λ E[T] E[Δ³] + 3 λ² E[Δ] E[Δ²] Var T) / (1 - ρ³).
+
+    An arrival lands in an iteration ``T*`` picked with length bias
+    (``E[T*^k] = E[T^{k+1}] / E[T]``), waits its residual ``U T*`` (``U`` uniform) and
+    shares its own iteration with the ``Poisson(λ T*)`` other prompts that arrived during
+    ``T*``:
+
+        TTFT = a + Δ(L_own) + H,   H = U T* + Σ_{j ≤ Poisson(λ T*)} Δ_j,
+        E[H] = (1/2 + ρ) E[T*],
+        Var H = E[T*²] / 12 + λ E[Δ²] E[T*] + (1/2 + ρ)² Var T*.
+
+    The tail of ``H`` comes from :func:`_residual_tail` (mixing over the prompts in the
+    iteration in progress), ``L_own`` on a quadrature of the lognormal prompt lengths, and
+    the p99 solves ``Σ_j w_j P(H > x - a - Δ(L_j)) = 0.01`` (bisection). Multi-prompt iterations count each prompt's ``Δ`` in full (prefill is
+    compute-bound) and the token budget is not modelled; waiting for a slot is added by
+    :func:`with_slot_wait_s`.
+    """
+    rows = len(dep)
+    n = np.asarray(n, float) + 0.0 * dep.pp
+    ctx = np.asarray(context, float) + 0.0 * n
+    lam = np.asarray(rate_per_s, float) + 0.0 * n
+    lengths, w = _prompt_quadrature(prompt_mean, prompt_p99)
+    k = len(lengths)
+    idx = np.repeat(np.arange(rows), k)
+    d = dep.take(idx)
+    tau = decode_round_s(dep, n[:, None], ctx)[:, 0]
+    mixed = _add(
+        decode_work(np.repeat(n, k) / d.pp, np.repeat(ctx, k)),
+        prefill_work(1.0 / d.pp, np.tile(lengths, rows)),
+    )
+    st = step_time(d, mixed)
+    full = (d.pp * (st.stage_s + st.lm_head_s + st.p2p_s + st.overhead_s)).reshape(rows, k)
+    delta = np.maximum(full - tau[:, None], 0.0)
+    e1, e2, e3 = (delta**p @ w for p in (1, 2, 3))
+    rho = lam * e1
+    ok = rho < 1.0
+    free = np.where(ok, 1.0 - rho, 1.0)
+    m1 = tau / free
+    var_t = lam * m1 * e2 / (1.0 - np.where(ok, rho, 0.0) ** 2)
+    k3 = (lam * m1 * e3 + 3.0 * lam * lam * e1 * e2 * var_t) / (1.0 - np.where(ok, rho, 0.0) ** 3)
+    t1 = (var_t + m1 * m1) / m1  # E[T*]
+    t2 = (k3 + 3.0 * m1 * var_t + m1**3) / m1  # E[T*²]
+    h_mean = (0.5 + rho) * t1
+    h_var = t2 / 12.0 + lam * e2 * t1 + (0.5 + rho) ** 2 * np.maximum(t2 - t1 * t1, 0.0)
+    surv, h_top = _residual_tail(tau, lam, m1, var_t, delta, w, e1, e2)
+    base = tau[:, None] + delta  # rows x own lengths
+    step = h_top / (H_POINTS - 1)
+
+    def tail(x: np.ndarray) -> np.ndarray:
+        pos = np.clip((x[:, None] - base) / step[:, None], 0.0, H_POINTS - 1.0)
+        i0 = np.minimum(pos.astype(int), H_POINTS - 2)
+        f = pos - i0
+        s0 = np.take_along_axis(surv, i0, axis=1)
+        s1 = np.take_along_axis(surv, i0 + 1, axis=1)
+        return (s0 + f * (s1 - s0)) @ w
+
+    lo = base.min(axis=1)
+    hi = base.max(axis=1) + h_top
+    for _ in range(BISECTION_STEPS + 4):
+        mid = 0.5 * (lo + hi)
+        above = tail(mid) > TAIL_Q
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    g_mean = tau + e1 + h_mean
+    g_var = e2 - e1 * e1 + h_var
+    return np.where(ok, hi, np.inf), np.where(ok, g_mean, np.inf), np.where(ok, g_var, np.inf)
+
+
+def with_slot_wait_s(
+    g99: float, g_mean: float, g_var: float, wait_prob: float, wait_rate_per_s: float
+) -> float:
+    """p99 of ``W + G``: ``G`` the TTFT once admitted (:func:`ttft_tail_s`), ``W`` the wait
+    for a slot, ``P(W > t) = C e^{-θ t}`` (M/G/c, :mod:`aidc.model.queueing`). Where
+    ``C > 1%`` the sum's tail is ``C e^{-θ x} E[e^{θ G}]`` (independent parts), so
+    ``x = ln(C / 0.01) / θ + ln E[e^{θ G}] / θ`` with ``ln E[e^{θ G}] / θ ≈ E[G] + θ Var G / 2``
+    (capped at the p99 of ``G``); never below the p99 of ``G``."""
+    if not math.isfinite(g99) or not wait_rate_per_s > 0.0:
+        return math.inf
+    if wait_prob <= TAIL_Q:
+        return g99
+    shift = min(g_mean + 0.5 * wait_rate_per_s * g_var, g99)
+    return max(g99, math.log(wait_prob / TAIL_Q) / wait_rate_per_s + shift)
