@@ -42,6 +42,11 @@ Parameters (all used by :mod:`aidc.model.inference_step` and :mod:`aidc.model.in
 ``dequant_overhead``       share of GEMM math time added to widen packed 4-bit
                            weights in the main loop (formats with
                            ``unpacked_weights``)
+``expert_efficiency``      speed of the routed-expert (MoE) GEMMs relative to dense
+                           GEMMs of the same shape and rows (grouped GEMMs over many
+                           small experts reach less of the device's bandwidth and
+                           FLOP/s); divides the routed-expert GEMM time, see
+                           :func:`aidc.model.inference_step.step_time`
 ``memory_overhead_gb``     memory outside weights, KV and activations
 =========================  ======================================================
 """
@@ -66,6 +71,7 @@ PARAMS: dict[str, tuple[str, float]] = {
     "seq_overhead_us": ("seq_overhead_s", MICROSECOND),
     "collective_latency_us": ("collective_latency_s", MICROSECOND),
     "dequant_overhead": ("dequant_overhead", 1.0),
+    "expert_efficiency": ("expert", 1.0),
     "memory_overhead_gb": ("memory_overhead_bytes", GIGA),
 }
 OPTIONAL = {"memory_overhead_gb"}

@@ -164,6 +164,7 @@ class StepEfficiency:
     seq_overhead_s: np.ndarray  # per sequence in a generation step (host bookkeeping)
     collective_latency_s: np.ndarray  # software latency per all-reduce / send
     dequant_overhead: np.ndarray  # GEMM math time added to widen packed 4-bit weights
+    expert: np.ndarray  # routed-expert GEMM speed relative to a dense GEMM of that shape
     memory_overhead_bytes: np.ndarray  # NaN: use the engine's runtime_memory_bytes
 
     def take(self, idx: np.ndarray) -> StepEfficiency:

@@ -23,7 +23,15 @@ columns, ``pp`` splits the layers into stages):
   rows per expert GEMM (so small batches run memory-bound on expert weights), plus the
   permutation of tokens to and from their experts: 4 memory-bound passes over ``T k h``
   (expand writes and the up GEMM reads them in the GEMM input format, the down GEMM writes
-  and the finalize kernel reads them at 16 bit).
+  and the finalize kernel reads them at 16 bit). The expert GEMMs' roofline runs at
+  ``r_e`` times the dense GEMMs' achieved bandwidth and FLOP/s (``expert_efficiency``,
+  calibrated globally and per device): a grouped GEMM over many small experts is one
+  launch over ragged per-expert tiles (routing offsets read on device, a partial last
+  tile per expert, weights of different experts streamed by different CTAs), so it keeps
+  less of the device's streaming bandwidth and tensor-core rate than one dense GEMM of
+  the same total shape. Dividing the whole expert GEMM time by ``r_e`` keeps this share
+  out of ``memory_bw_efficiency``, a property of the device's memory system that dense
+  models then inherit unbiased. The permutation passes stay at the device bandwidth.
 * **Attention**: ``4 n_q d`` FLOP per (query, key) pair at the attention efficiency (fused
   kernels: the device's measured curve, rising with the keys per query, times a calibrated
   share, :func:`fused_attention_efficiency`); the
@@ -353,9 +361,14 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
         touched / tp * a.expert_params * f.weight_bytes
         + T * k * 3.0 * a.expert_ffn / tp * f.act_bytes
     )
+    # grouped GEMMs over the touched experts reach a calibrated share ``r_e`` of the
+    # bandwidth and FLOP/s a dense GEMM of that shape reaches (expert_efficiency)
+    r_e = e.expert
     t_expert = np.where(
         is_moe,
-        _roofline(e_flops, e_bytes, peak * gemm_efficiency(dep, rows) * shape_expert, bw),
+        _roofline(
+            e_flops, e_bytes, peak * gemm_efficiency(dep, rows) * shape_expert * r_e, bw * r_e
+        ),
         0.0,
     )
     # token permutation (fused MoE): the expand kernel writes each token's k copies in
