@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -185,7 +185,7 @@ def allreduce_curves(
         r = recs.get(key) if key else None
         if r is None:
             return nan
-        return astuple(CurveParams.of(r))
+        return tuple(float(v) for v in CurveParams.of(r).values())
 
     nccl, own = [], []
     for acc, eng in zip(accelerators, engines, strict=True):

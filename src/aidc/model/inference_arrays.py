@@ -13,7 +13,7 @@ itself is :mod:`aidc.model.inference_step`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -228,7 +228,7 @@ class Deployment:
 
 
 def _take_curve(c: CurveParams | None, idx: np.ndarray) -> CurveParams | None:
-    return None if c is None else CurveParams(*(np.asarray(v)[idx] for v in astuple(c)))
+    return None if c is None else CurveParams(*(np.asarray(v)[idx] for v in c.values()))
 
 
 def _take_optional(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:

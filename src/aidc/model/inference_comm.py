@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
-
 import numpy as np
 
 from aidc.model.collectives import allreduce_time_s
@@ -104,7 +102,7 @@ def tp_allreduce_call_s(dep: Deployment, n_bytes: np.ndarray) -> np.ndarray:
     filled = CurveParams(
         *(
             np.where(has_own, o, n)
-            for o, n in zip(astuple(own_curve), astuple(nccl_curve), strict=True)
+            for o, n in zip(own_curve.values(), nccl_curve.values(), strict=True)
         )
     )
     own = np.where(p_in > 1, collective_time_s("all_reduce", n_bytes, p_in, up_bw, filled), 0.0)

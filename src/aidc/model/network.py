@@ -80,6 +80,18 @@ class CurveParams:
     ramp_bytes: ArrayLike = 0.0
     ramp_exponent: ArrayLike = 1.0
 
+    def values(self) -> tuple[ArrayLike, ...]:
+        """The six fields in order, as they are (no copies: ``dataclasses.astuple`` would
+        deep-copy every array)."""
+        return (
+            self.base_latency_s,
+            self.step_latency_s,
+            self.bus_efficiency,
+            self.rank_exponent,
+            self.ramp_bytes,
+            self.ramp_exponent,
+        )
+
     @classmethod
     def of(cls, rec: CollectiveCurve) -> CurveParams:
         """The curve of one ``collectives.yaml`` record."""
