@@ -8,12 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from aidc.catalog import load_catalog
-from aidc.catalog.calibration import load_default_calibration
 from aidc.catalog.efficiency import kernel_efficiency_for, load_kernel_efficiency
-from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.catalog.schema import Precision
-from aidc.model.inference import attention_curves, build_deployment
+from aidc.model.inference import attention_curves
 from aidc.model.inference_step import (
     decode_work,
     encoder_work,
@@ -21,26 +18,9 @@ from aidc.model.inference_step import (
     prefill_work,
     step_time,
 )
-from aidc.model.serve_format import serve_format
+from tests.serving_helpers import CAT, deployment
 
-CAT = load_catalog()
-CAL = load_default_calibration()
-LINKS = {lk.id: lk for lk in CAT.links}
-
-
-def dep(model: str, acc: str, eng: str = "tensorrt-llm", fmt: str = "bf16"):
-    A = CAT.accelerators.get(acc)
-    F = serve_format(fmt)
-    return build_deployment(
-        [CAT.models.get(model)],
-        [A],
-        [CAT.software.get(eng)],
-        [F],
-        tp=np.ones(1),
-        pp=np.ones(1),
-        links=LINKS,
-        efficiency=efficiency_columns(CAL, [(A.id, eng, F.name, A.kind)]),
-    )
+dep = deployment
 
 
 def test_fused_prefill_attention_efficiency_rises_with_prompt_and_approaches_the_curve_max():

@@ -7,32 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from aidc.catalog import load_catalog
-from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
+from aidc.catalog.calibration import Calibration, CalibrationValue
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys
-from aidc.model.inference import build_deployment, continuous_generation
+from aidc.model.inference import continuous_generation
 from aidc.model.inference_step import decode_work, layer_shape_factors, prefill_work, step_time
 from aidc.model.serve_format import serve_format
 from aidc.model.serving import step_cost
+from tests.serving_helpers import CAL, CAT, deployment
 
-CAT = load_catalog()
-CAL = load_default_calibration()
-LINKS = {lk.id: lk for lk in CAT.links}
-
-
-def dep(model: str, acc: str, eng: str, fmt: str, tp: int = 1, cal: Calibration = CAL):
-    A = CAT.accelerators.get(acc)
-    F = serve_format(fmt)
-    return build_deployment(
-        [CAT.models.get(model)],
-        [A],
-        [CAT.software.get(eng)],
-        [F],
-        tp=np.array([tp], float),
-        pp=np.ones(1),
-        links=LINKS,
-        efficiency=efficiency_columns(cal, [(A.id, eng, F.name, A.kind)]),
-    )
+dep = deployment
 
 
 def test_device_kind_level_sits_between_engine_and_global():

@@ -33,6 +33,7 @@ from aidc.model.serving_sim import (
     poisson_arrivals,
     simulate,
 )
+from tests.serving_helpers import simulated_summary
 
 
 def constant(tau: float) -> StepCost:
@@ -255,19 +256,13 @@ def test_analytic_p99_tpot_tracks_simulation(scale, shape, load):
     one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
     traffic = TrafficShape(2 * load * one.capacity_rps_per_replica, n_in, n_out, in99, out99)
     lv = generation_level(d, traffic, LatencySlo(), replicas=2)
-    rng = np.random.default_rng(7)
-    req = make_requests(
-        poisson_arrivals(rng, traffic.rate_per_s, 300.0),
-        rng,
-        input_mean=n_in,
-        output_mean=n_out,
-        input_p99=in99,
-        output_p99=out99,
-    )
-    s = simulate(
-        req,
-        step_cost(d, ref_batch=max(lv.concurrency_per_replica, 1.0), ref_prompt=n_in),
-        engine_config(d, input_len=n_in, output_len=n_out, policy="continuous"),
+    s = simulated_summary(
+        d,
+        traffic,
+        concurrency=lv.concurrency_per_replica,
         replicas=2,
-    ).summary(warmup_s=30.0)
+        duration_s=300.0,
+        warmup_s=30.0,
+        seed=7,
+    )
     assert lv.tpot_p99_s == pytest.approx(s["tpot_p99_s"], rel=0.15)

@@ -17,12 +17,10 @@ from aidc.model.serve_format import serve_format
 from aidc.model.serving import (
     LatencySlo,
     TrafficShape,
-    engine_config,
     generation_level,
-    step_cost,
 )
-from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
 from aidc.model.serving_tail import with_slot_wait_s
+from tests.serving_helpers import simulated_summary
 
 
 def _deployment(**scale: float):  # type: ignore[no-untyped-def]
@@ -73,20 +71,15 @@ def test_analytic_p99_ttft_tracks_simulation(scale, shape, load):
     one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
     traffic = TrafficShape(load * one.capacity_rps_per_replica, n_in, n_out, in99, out99)
     lv = generation_level(d, traffic, LatencySlo(), replicas=1)
-    rng = np.random.default_rng(11)
-    req = make_requests(
-        poisson_arrivals(rng, traffic.rate_per_s, 3600.0),
-        rng,
-        input_mean=n_in,
-        output_mean=n_out,
-        input_p99=in99,
-        output_p99=out99,
+    s = simulated_summary(
+        d,
+        traffic,
+        concurrency=lv.concurrency_per_replica,
+        replicas=1,
+        duration_s=3600.0,
+        warmup_s=60.0,
+        seed=11,
     )
-    s = simulate(
-        req,
-        step_cost(d, ref_batch=max(lv.concurrency_per_replica, 1.0), ref_prompt=n_in),
-        engine_config(d, input_len=n_in, output_len=n_out, policy="continuous"),
-    ).summary(warmup_s=60.0)
     assert lv.ttft_p99_s == pytest.approx(s["ttft_p99_s"], rel=TOLERANCE)
 
 
