@@ -79,6 +79,10 @@ DTYPES = {"bf16": "bfloat16", "fp8": "fp8", "fp4": "nvfp4"}
 # bytes per element a GEMM streams (NVFP4: 4-bit values plus one fp8 scale per 16)
 BYTES_PER_ELEMENT = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16.0}
 MIN_DIM = 256  # training GEMMs: fit the regime of at least 256 rows/cols
+# weight streaming: GEMMs of at most STREAM_MAX_M rows reading at least STREAM_MIN_WEIGHT_BYTES
+# of weights are decode's weight-streaming kernels (time ~ weight bytes / bandwidth)
+STREAM_MAX_M = 64
+STREAM_MIN_WEIGHT_BYTES = 0.2e9
 
 # Shah et al. 2024 (FlashAttention-3, arXiv 2407.08608) Fig. 5-6, H100 80GB SXM5, head
 # dim 128, FlashAttention-2 bars, TFLOP/s by sequence length (batch x seq = 16k tokens).
@@ -127,6 +131,23 @@ def fit_gemm(df, peak, bw, bpe):
         "fit_points": len(t),
         "median_abs_log_error": round(float(np.median(e)), 4),
         "p90_abs_log_error_large": round(float(np.quantile(e[big], 0.9)), 4) if big.any() else None,
+    }
+
+
+def streaming_share(df, bw, bpe):
+    """Median over weight-streaming GEMMs of ``n k bpe / t / hbm_bw``: the share of the
+    device's peak HBM bandwidth a decode-shaped GEMM (few rows, large weights) reaches.
+    ``df`` holds one median latency (ms) per (m, n, k)."""
+    wb = df.n.to_numpy(float) * df.k.to_numpy(float) * bpe
+    sel = (df.m.to_numpy(float) <= STREAM_MAX_M) & (wb >= STREAM_MIN_WEIGHT_BYTES)
+    if not sel.any():
+        return None
+    share = wb[sel] / (df.latency.to_numpy(float)[sel] * 1e-3) / bw
+    return {
+        "share": round(float(np.median(share)), 4),
+        "p10": round(float(np.quantile(share, 0.1)), 4),
+        "p90": round(float(np.quantile(share, 0.9)), 4),
+        "points": int(sel.sum()),
     }
 
 
@@ -192,6 +213,7 @@ def main() -> None:
     for system, (rid, accels) in SYSTEMS.items():
         acc = cat.accelerators.get(REFERENCE_ACCEL[system])
         gemm = {}
+        stream = {}
         files = []
         for prec, dtype in DTYPES.items():
             peak = acc.peak_for(Precision(prec))
@@ -203,6 +225,7 @@ def main() -> None:
             if df.empty:
                 continue
             df = df.groupby(["m", "n", "k"]).latency.median().reset_index()
+            stream[prec] = streaming_share(df, acc.hbm_bw_bytes_per_s, BYTES_PER_ELEMENT[prec])
             df = df[(df.m >= MIN_DIM) & (df.n >= MIN_DIM) & (df.k >= MIN_DIM)]
             gemm[prec] = fit_gemm(df, peak, acc.hbm_bw_bytes_per_s, BYTES_PER_ELEMENT[prec])
             files += [os.path.relpath(p, aic) for p in paths]
@@ -213,6 +236,12 @@ def main() -> None:
             "measured_on": REFERENCE_ACCEL[system],
             "gemm": gemm,
         }
+        if stream.get("bf16"):
+            # BF16 only: 16-bit weights stream without per-block scales or dequantisation, so
+            # the share is the memory system's; the lower FP8/FP4 shares carry their kernels'
+            # extra work, which the serving fit's (device, engine, precision) level absorbs
+            rec["streaming_bw_efficiency"] = stream["bf16"]["share"]
+            print(rid, "streaming shares", stream)
         bf16_peak = acc.peak_for(Precision.BF16)
         if system in ("h100_sxm", "h200_sxm"):
             emax, shalf, err = fit_attention(fa2_h100["seq"], fa2_fwd)
@@ -256,6 +285,15 @@ def main() -> None:
         rec["notes"] = (
             f"Fitted by benchmarks/derive_kernel_efficiency.py on GEMMs with m, n, k >= {MIN_DIM}; "
             "efficiency relative to the catalog's dense peak of the measured device."
+            + (
+                " streaming_bw_efficiency: median over the BF16 GEMMs with m <= "
+                f"{STREAM_MAX_M} and >= {STREAM_MIN_WEIGHT_BYTES / 1e9:g} GB of weights "
+                f"({stream['bf16']['points']} shapes, p10-p90 {stream['bf16']['p10']}-"
+                f"{stream['bf16']['p90']}) of weight bytes / time / the catalog's HBM "
+                "bandwidth of the measured device (decode-shaped weight streaming)."
+                if stream.get("bf16")
+                else ""
+            )
         )
         records.append(rec)
         print(rid, yaml.safe_dump(gemm, default_flow_style=True).strip(), rec.get("attention"))

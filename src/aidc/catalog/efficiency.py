@@ -60,6 +60,14 @@ class KernelEfficiency(Record):
     accelerators: tuple[str, ...] = ()
     measured_on: str = ""
     gemm: dict[Precision, GemmEfficiency]
+    streaming_bw_efficiency: float | None = Field(
+        default=None,
+        gt=0,
+        le=1.0,
+        description="measured share of peak HBM bandwidth that weight-streaming (decode-shaped,"
+        " few-row) BF16 GEMMs reach; the prior of the serving fit's per-device"
+        " memory_bw_efficiency",
+    )
     attention: dict[Precision, AttentionEfficiency] = Field(default_factory=dict)
 
     def gemm_for(self, precision: Precision) -> GemmEfficiency:

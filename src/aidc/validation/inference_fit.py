@@ -18,12 +18,13 @@ Pure: no files are read or written here (the benchmark writes the fitted values)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from aidc.catalog.calibration import Calibration, CalibrationValue
+from aidc.catalog.efficiency import load_kernel_efficiency
 from aidc.catalog.inference_calibration import PARAMS
 from aidc.units import GIGA
 from aidc.validation.inference_predict import PreparedRows, predict
@@ -126,6 +127,10 @@ LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
         "expert_efficiency",
     ),
 }
+FIT_MEASURED_BW = False
+"""Whether a device with a measured ``streaming_bw_efficiency`` (see
+:func:`measured_streaming_bw`) still fits its ``memory_bw_efficiency`` (shrunk toward the
+measurement) or takes the measurement as a device fact."""
 SOFT_L1_SCALE = 0.15  # log-error scale where the loss turns from quadratic to linear
 SHRINK_OBSERVATIONS = 3.0  # prior strength toward the parent level, in rows
 
@@ -158,6 +163,22 @@ def fit_data(prep: PreparedRows, measured: Sequence[dict[str, float]]) -> FitDat
     return FitData(
         prep, tuple(fields), row, np.array(fidx, dtype=int), np.array(logm), weight / weight.sum()
     )
+
+
+def measured_streaming_bw() -> dict[str, float]:
+    """Accelerator id -> measured weight-streaming share of peak HBM bandwidth, for every
+    accelerator a ``kernel_efficiency.yaml`` record lists by id (``streaming_bw_efficiency``:
+    median of ``weight bytes / time / hbm_bw`` over aiconfigurator-core's measured BF16
+    GEMMs with at most 64 rows and at least 0.2 GB of weights on the record's measured
+    device, ``benchmarks/derive_kernel_efficiency.py``). It is the parent (prior) of the
+    accelerator level's ``memory_bw_efficiency``, and that level's value for a listed
+    accelerator without rows; other devices keep the global fitted value as their parent."""
+    return {
+        acc: rec.streaming_bw_efficiency
+        for rec in load_kernel_efficiency()
+        if rec.streaming_bw_efficiency
+        for acc in rec.accelerators
+    }
 
 
 def _si_columns(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -212,10 +233,17 @@ def fit_calibration(
     *,
     levels: Sequence[str] = ("global", "kind", "engine", "accelerator", "group"),
     sweeps: int = 3,
+    streaming_bw: Mapping[str, float] | None = None,
+    fit_measured_bw: bool | None = None,
 ) -> dict[str, float]:
     """Fitted calibration values keyed like the calibration file (``inference.<...>.<param>``,
-    human units). Only groups with rows in ``data`` get keys."""
+    human units). Only groups with rows in ``data`` get keys. ``streaming_bw`` (default
+    :func:`measured_streaming_bw`) gives the accelerator level's ``memory_bw_efficiency``
+    prior per accelerator; with ``fit_measured_bw`` false (default :data:`FIT_MEASURED_BW`)
+    a measured device's value is taken as is instead of fitted."""
     n = len(data.prep)
+    measured_bw = measured_streaming_bw() if streaming_bw is None else streaming_bw
+    fit_bw = FIT_MEASURED_BW if fit_measured_bw is None else fit_measured_bw
     values = {k: np.full(n, v) for k, v in PRIORS.items()}
     values["memory_overhead_gb"] = data.prep.base.engine.runtime_memory_bytes / GIGA
     out: dict[str, float] = {}
@@ -238,6 +266,14 @@ def fit_calibration(
                 else float(np.median(values[k][idx]))
                 for k in params
             }
+            bw = "memory_bw_efficiency"
+            if level == "accelerator" and name in measured_bw:
+                parent[bw] = measured_bw[name]
+                if not fit_bw:  # a device fact: set, not fitted
+                    params = tuple(k for k in params if k != bw)
+                    values[bw] = values[bw].copy()
+                    values[bw][idx] = parent.pop(bw)
+                    out[f"inference.{name}.{bw}"] = measured_bw[name]
             base = {k: v[idx] for k, v in values.items()}
 
             def objective(
@@ -270,6 +306,9 @@ def fit_calibration(
                 values[k] = values[k].copy()
                 values[k][idx] = v
                 out[f"inference.{name}.{k}" if name else f"inference.{k}"] = v
+    if "accelerator" in levels:  # a measured device without rows: its prior is its value
+        for acc, v in measured_bw.items():
+            out.setdefault(f"inference.{acc}.memory_bw_efficiency", v)
     if "global" in levels:  # priors not fitted globally still need a default key
         for k, v in PRIORS.items():
             out.setdefault(f"inference.{k}", v)
