@@ -28,8 +28,9 @@ from aidc.model.serving import (
     engine_config,
     generation_level,
     step_cost,
+    traffic_requests,
 )
-from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
+from aidc.model.serving_sim import simulate
 
 
 def deployment(model: str = "llama-3.3-70b", acc: str = "H100-SXM", tp: int = 2):
@@ -61,14 +62,7 @@ def with_eff(dep, **scale):  # type: ignore[no-untyped-def]
 def compare(dep, traffic: TrafficShape, *, replicas: int, duration_s: float, seed: int = 0):  # type: ignore[no-untyped-def]
     lv = generation_level(dep, traffic, LatencySlo(), replicas=replicas)
     rng = np.random.default_rng(seed)
-    req = make_requests(
-        poisson_arrivals(rng, traffic.rate_per_s, duration_s),
-        rng,
-        input_mean=traffic.input_mean,
-        output_mean=traffic.output_mean,
-        input_p99=traffic.input_p99,
-        output_p99=traffic.output_p99,
-    )
+    req = traffic_requests(traffic, rng, duration_s)
     s = simulate(
         req,
         step_cost(

@@ -11,8 +11,8 @@ from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.model.inference import build_deployment
 from aidc.model.inference_arrays import Deployment
 from aidc.model.serve_format import serve_format
-from aidc.model.serving import TrafficShape, engine_config, step_cost
-from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
+from aidc.model.serving import TrafficShape, engine_config, step_cost, traffic_requests
+from aidc.model.serving_sim import simulate
 
 CAT = load_catalog()
 CAL = load_default_calibration()
@@ -55,14 +55,7 @@ def simulated_summary(
     """Poisson arrivals of ``traffic`` for ``duration_s`` through the continuous-batching
     simulator, linearised at the fast path's per-replica ``concurrency`` and mean prompt."""
     rng = np.random.default_rng(seed)
-    req = make_requests(
-        poisson_arrivals(rng, traffic.rate_per_s, duration_s),
-        rng,
-        input_mean=traffic.input_mean,
-        output_mean=traffic.output_mean,
-        input_p99=traffic.input_p99,
-        output_p99=traffic.output_p99,
-    )
+    req = traffic_requests(traffic, rng, duration_s)
     n_in = traffic.input_mean
     return simulate(
         req,

@@ -47,7 +47,14 @@ from aidc.model.inference_step import (
     step_time,
 )
 from aidc.model.queueing import erlang_c
-from aidc.model.serving_sim import EngineConfig, StepCost
+from aidc.model.serving_sim import (
+    EngineConfig,
+    Requests,
+    StepCost,
+    bursty_arrivals,
+    make_requests,
+    poisson_arrivals,
+)
 from aidc.model.serving_tail import (
     decode_and_prefill_s,
     tpot_p99_s,
@@ -68,6 +75,22 @@ class TrafficShape:
     output_mean: float
     input_p99: float | None = None
     output_p99: float | None = None
+
+
+def traffic_requests(
+    traffic: TrafficShape, rng: np.random.Generator, duration_s: float, *, bursty: bool = False
+) -> Requests:
+    """The simulator's input for ``traffic``: arrivals over ``duration_s`` (Poisson, or
+    alternating bursts), prompt and output lengths lognormal with the shape's means and p99s."""
+    arrive = bursty_arrivals if bursty else poisson_arrivals
+    return make_requests(
+        arrive(rng, traffic.rate_per_s, duration_s),
+        rng,
+        input_mean=traffic.input_mean,
+        output_mean=traffic.output_mean,
+        input_p99=traffic.input_p99,
+        output_p99=traffic.output_p99,
+    )
 
 
 @dataclass(frozen=True)

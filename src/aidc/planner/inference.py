@@ -35,8 +35,9 @@ from aidc.model.serving import (
     continuous_fleet,
     engine_config,
     step_cost,
+    traffic_requests,
 )
-from aidc.model.serving_sim import bursty_arrivals, make_requests, poisson_arrivals, simulate
+from aidc.model.serving_sim import simulate
 from aidc.model.transformer import param_counts
 from aidc.planner.common import explain_winner, rank_designs, rejection_summary, security_score
 from aidc.planner.context import PlanContext, candidate_accelerators
@@ -185,15 +186,7 @@ def _simulate(
     """Simulated tails of one design at peak (Poisson or bursty arrivals, seeded)."""
     rng = np.random.default_rng(SIM_SEED)
     duration = min(SIM_MAX_S, SIM_REQUESTS / max(traffic.rate_per_s, 1e-9))
-    arrive = bursty_arrivals if arrival == "bursty" else poisson_arrivals
-    req = make_requests(
-        arrive(rng, traffic.rate_per_s, duration),
-        rng,
-        input_mean=traffic.input_mean,
-        output_mean=traffic.output_mean,
-        input_p99=traffic.input_p99,
-        output_p99=traffic.output_p99,
-    )
+    req = traffic_requests(traffic, rng, duration, bursty=arrival == "bursty")
     cost = step_cost(
         dep,
         ref_batch=max(batch / 2.0, 1.0),
