@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from aidc.catalog.calibration import load_default_calibration
+from aidc.catalog.efficiency import load_kernel_efficiency
 from aidc.catalog.loader import load_catalog
 from aidc.model.inference import continuous_generation
 from aidc.validation.inference_fit import (
@@ -38,6 +39,7 @@ from aidc.validation.inference_fit import (
     calibration_from_values,
     fit_calibration,
     fit_data,
+    measured_streaming_bw,
     priors_calibration,
 )
 from aidc.validation.inference_predict import predict, prepare
@@ -97,12 +99,16 @@ def loso(
     parsed = parse_rows(rows, catalog)
     prep = prepare(parsed.specs, catalog, base)
     sources = sorted({s.source for s in parsed.specs})
+    streaming_bw = measured_streaming_bw(load_kernel_efficiency())
     entries: list[Entry] = []
     fitted: dict[str, dict[str, float]] = {}
     for src in sources:
         train = np.array([i for i, s in enumerate(parsed.specs) if s.source != src])
         test = [i for i, s in enumerate(parsed.specs) if s.source == src]
-        values = fit_calibration(fit_data(prep.subset(train), [parsed.measured[i] for i in train]))
+        values = fit_calibration(
+            fit_data(prep.subset(train), [parsed.measured[i] for i in train]),
+            streaming_bw=streaming_bw,
+        )
         fitted[src] = values
         cal = calibration_from_values(base, values, name=f"loso-{src}", source=f"fit without {src}")
         specs = [parsed.specs[i] for i in test]
@@ -136,7 +142,10 @@ def write_calibration(rows: list[dict[str, str]], path: Path) -> None:
     base = priors_calibration(load_default_calibration())
     parsed = parse_rows(rows, catalog)
     prep = prepare(parsed.specs, catalog, base)
-    values = fit_calibration(fit_data(prep, parsed.measured))
+    values = fit_calibration(
+        fit_data(prep, parsed.measured),
+        streaming_bw=measured_streaming_bw(load_kernel_efficiency()),
+    )
     cal = calibration_from_values(base, values, name="inference-efficiency", source="fit")
     entries = score_predictions(
         parsed.specs, parsed.measured, predict(prepare(parsed.specs, catalog, cal))

@@ -11,7 +11,15 @@ from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.model.inference import build_deployment
 from aidc.model.inference_arrays import Deployment
 from aidc.model.serve_format import serve_format
-from aidc.model.serving import TrafficShape, engine_config, step_cost, traffic_requests
+from aidc.model.serving import (
+    LatencySlo,
+    ServiceLevel,
+    TrafficShape,
+    engine_config,
+    generation_level,
+    step_cost,
+    traffic_requests,
+)
 from aidc.model.serving_sim import simulate
 
 CAT = load_catalog()
@@ -63,3 +71,32 @@ def simulated_summary(
         engine_config(d, input_len=n_in, output_len=traffic.output_mean, policy="continuous"),
         replicas=replicas,
     ).summary(warmup_s=warmup_s)
+
+
+def fast_and_simulated(
+    d: Deployment,
+    shape: tuple[float, float, float | None, float | None],
+    load: float,
+    *,
+    replicas: int,
+    duration_s: float,
+    warmup_s: float,
+    seed: int,
+) -> tuple[ServiceLevel, dict[str, float]]:
+    """The analytic fast path and the simulator on the same traffic: ``shape`` (prompt mean,
+    output mean, prompt p99, output p99) offered at ``load`` x the fleet's capacity."""
+    n_in, n_out, in99, out99 = shape
+    one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
+    rate = replicas * load * one.capacity_rps_per_replica
+    traffic = TrafficShape(rate, n_in, n_out, in99, out99)
+    lv = generation_level(d, traffic, LatencySlo(), replicas=replicas)
+    sim = simulated_summary(
+        d,
+        traffic,
+        concurrency=lv.concurrency_per_replica,
+        replicas=replicas,
+        duration_s=duration_s,
+        warmup_s=warmup_s,
+        seed=seed,
+    )
+    return lv, sim

@@ -24,7 +24,7 @@ KEY = "memory_bw_efficiency"
 
 
 def test_measured_share_comes_from_the_record_listing_the_accelerator():
-    measured = measured_streaming_bw()
+    measured = measured_streaming_bw(load_kernel_efficiency())
     h100 = next(r for r in load_kernel_efficiency() if "H100-SXM" in r.accelerators)
     assert measured["H100-SXM"] == h100.streaming_bw_efficiency
     assert "T4" not in measured  # no kernel record: keeps the global value as its parent

@@ -33,7 +33,7 @@ from aidc.model.serving_sim import (
     poisson_arrivals,
     simulate,
 )
-from tests.serving_helpers import simulated_summary
+from tests.serving_helpers import fast_and_simulated
 
 
 def constant(tau: float) -> StepCost:
@@ -252,17 +252,5 @@ def test_analytic_p99_tpot_tracks_simulation(scale, shape, load):
     d = dataclasses.replace(
         d, eff=dataclasses.replace(d.eff, **{k: getattr(d.eff, k) * v for k, v in scale.items()})
     )
-    n_in, n_out, in99, out99 = shape
-    one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
-    traffic = TrafficShape(2 * load * one.capacity_rps_per_replica, n_in, n_out, in99, out99)
-    lv = generation_level(d, traffic, LatencySlo(), replicas=2)
-    s = simulated_summary(
-        d,
-        traffic,
-        concurrency=lv.concurrency_per_replica,
-        replicas=2,
-        duration_s=300.0,
-        warmup_s=30.0,
-        seed=7,
-    )
+    lv, s = fast_and_simulated(d, shape, load, replicas=2, duration_s=300.0, warmup_s=30.0, seed=7)
     assert lv.tpot_p99_s == pytest.approx(s["tpot_p99_s"], rel=0.15)

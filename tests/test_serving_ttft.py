@@ -14,13 +14,8 @@ from aidc.catalog.calibration import load_default_calibration
 from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.model.inference import build_deployment
 from aidc.model.serve_format import serve_format
-from aidc.model.serving import (
-    LatencySlo,
-    TrafficShape,
-    generation_level,
-)
 from aidc.model.serving_tail import with_slot_wait_s
-from tests.serving_helpers import simulated_summary
+from tests.serving_helpers import fast_and_simulated
 
 
 def _deployment(**scale: float):  # type: ignore[no-untyped-def]
@@ -70,18 +65,8 @@ def test_analytic_p99_ttft_tracks_simulation(scale, shape, load):
     rule (slot wait + one p99 prompt's prefill) ran 30-80% low at these points, as it left
     out the iteration in progress and the prompts sharing the arrival's iteration."""
     d = _deployment(**scale)
-    n_in, n_out, in99, out99 = shape
-    one = generation_level(d, TrafficShape(1.0, n_in, n_out, in99, out99), LatencySlo(), replicas=1)
-    traffic = TrafficShape(load * one.capacity_rps_per_replica, n_in, n_out, in99, out99)
-    lv = generation_level(d, traffic, LatencySlo(), replicas=1)
-    s = simulated_summary(
-        d,
-        traffic,
-        concurrency=lv.concurrency_per_replica,
-        replicas=1,
-        duration_s=3600.0,
-        warmup_s=60.0,
-        seed=11,
+    lv, s = fast_and_simulated(
+        d, shape, load, replicas=1, duration_s=3600.0, warmup_s=60.0, seed=11
     )
     assert lv.ttft_p99_s == pytest.approx(s["ttft_p99_s"], rel=TOLERANCE)
 

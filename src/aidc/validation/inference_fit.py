@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aidc.catalog.calibration import Calibration, CalibrationValue
-from aidc.catalog.efficiency import load_kernel_efficiency
+from aidc.catalog.efficiency import KernelEfficiency
 from aidc.catalog.inference_calibration import PARAMS
 from aidc.units import GIGA
 from aidc.validation.inference_predict import PreparedRows, predict
@@ -165,7 +165,7 @@ def fit_data(prep: PreparedRows, measured: Sequence[dict[str, float]]) -> FitDat
     )
 
 
-def measured_streaming_bw() -> dict[str, float]:
+def measured_streaming_bw(records: Sequence[KernelEfficiency]) -> dict[str, float]:
     """Accelerator id -> measured weight-streaming share of peak HBM bandwidth, for every
     accelerator a ``kernel_efficiency.yaml`` record lists by id (``streaming_bw_efficiency``:
     median of ``weight bytes / time / hbm_bw`` over aiconfigurator-core's measured BF16
@@ -175,7 +175,7 @@ def measured_streaming_bw() -> dict[str, float]:
     accelerator without rows; other devices keep the global fitted value as their parent."""
     return {
         acc: rec.streaming_bw_efficiency
-        for rec in load_kernel_efficiency()
+        for rec in records
         if rec.streaming_bw_efficiency
         for acc in rec.accelerators
     }
@@ -237,12 +237,12 @@ def fit_calibration(
     fit_measured_bw: bool | None = None,
 ) -> dict[str, float]:
     """Fitted calibration values keyed like the calibration file (``inference.<...>.<param>``,
-    human units). Only groups with rows in ``data`` get keys. ``streaming_bw`` (default
-    :func:`measured_streaming_bw`) gives the accelerator level's ``memory_bw_efficiency``
-    prior per accelerator; with ``fit_measured_bw`` false (default :data:`FIT_MEASURED_BW`)
+    human units). Only groups with rows in ``data`` get keys. ``streaming_bw``
+    (:func:`measured_streaming_bw` of the kernel records; None: no measured device) gives the
+    accelerator level's ``memory_bw_efficiency`` prior per accelerator; with ``fit_measured_bw`` false (default :data:`FIT_MEASURED_BW`)
     a measured device's value is taken as is instead of fitted."""
     n = len(data.prep)
-    measured_bw = measured_streaming_bw() if streaming_bw is None else streaming_bw
+    measured_bw = {} if streaming_bw is None else streaming_bw
     fit_bw = FIT_MEASURED_BW if fit_measured_bw is None else fit_measured_bw
     values = {k: np.full(n, v) for k, v in PRIORS.items()}
     values["memory_overhead_gb"] = data.prep.base.engine.runtime_memory_bytes / GIGA
