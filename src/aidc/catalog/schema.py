@@ -9,10 +9,13 @@ measured | assumed); a field that deviates from the record's provenance is named
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aidc.catalog.units_in_names import to_si
 
 Provenance = Literal["vendor", "published", "measured", "assumed"]
 
@@ -211,6 +214,35 @@ AllReduceImpl = Literal["nccl", "trtllm-custom", "vllm-custom"]
 """Whose kernels run a tensor-parallel all-reduce: NCCL's, or an engine's own (IPC)."""
 
 
+def version_key(version: str) -> tuple[int, ...] | None:
+    """``"v0.6.1"`` -> ``(0, 6, 1)``, ``"1.1.0rc2"`` -> ``(1, 1, 0)``: the leading dotted
+    numbers (after an optional ``~``, ``>=`` or ``v``); None when the text has none."""
+    m = re.match(r"\s*[~>=v]*\s*(\d+(?:\.\d+)*)", version)
+    return tuple(int(n) for n in m.group(1).split(".")) if m else None
+
+
+class EngineRelease(BaseModel):
+    """Facts of an engine's releases before ``before`` that differ from the current record.
+
+    Only the fields given here change; a field given as null returns to "not recorded"
+    (the model's calibrated generic figure). Scoring a published result names the engine
+    version it ran; the planner always takes the current release."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    before: str = Field(description="first release that no longer has these facts")
+    host_s_per_seq: float | None = Field(default=None, ge=0)
+    grouped_decode_attention: bool | None = None
+    basis: str = Field(min_length=1, description="where the facts come from")
+
+    @field_validator("before")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if version_key(v) is None:
+            raise ValueError(f"release 'before' must be a version number, got {v!r}")
+        return v
+
+
 class SoftwareStack(Record):
     """A training framework or an inference engine, as data."""
 
@@ -332,6 +364,36 @@ class SoftwareStack(Record):
         gt=0,
         description="largest all-reduce message the engine's own kernel takes",
     )
+    grouped_decode_attention: bool = Field(
+        default=True,
+        description="the decode attention kernel loads each key-value head once for the query"
+        " heads that share it (GQA/MQA: XQA, FlashAttention, FlashInfer); False: one thread"
+        " block per query head loads its key-value head again (masked multi-head attention)",
+    )
+    releases: tuple[EngineRelease, ...] = Field(
+        default=(), description="facts of earlier releases that differ from this record"
+    )
+
+    @field_validator("releases", mode="before")
+    @classmethod
+    def _releases_si(cls, v: object) -> object:
+        if isinstance(v, list | tuple):
+            return tuple(to_si(r) if isinstance(r, dict) else r for r in v)
+        return v
+
+    def at_version(self, version: str | None) -> SoftwareStack:
+        """This engine as the release ``version`` ran (the record itself when the version
+        is not stated or not earlier than any listed release)."""
+        key = version_key(version or "")
+        if key is None:
+            return self
+        update: dict[str, object] = {}
+        # oldest facts last, so that they win where two releases set the same field
+        for rel in sorted(self.releases, key=lambda r: version_key(r.before) or (), reverse=True):
+            if key < (version_key(rel.before) or ()):
+                for name in rel.model_fields_set - {"before", "basis"}:
+                    update[name] = getattr(rel, name)
+        return self.model_copy(update=update) if update else self
 
     @model_validator(mode="after")
     def _allreduce_threshold(self) -> SoftwareStack:

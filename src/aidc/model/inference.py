@@ -155,6 +155,9 @@ def engine_arrays(
             [bool(s is not None and s.replicated_embeddings) for s in stacks]
         ),
         custom_allreduce_max_bytes=np.array([_custom_allreduce_max_bytes(s) for s in stacks]),
+        grouped_decode_attention=np.array(
+            [s is None or s.grouped_decode_attention for s in stacks], dtype=bool
+        ),
     )
 
 

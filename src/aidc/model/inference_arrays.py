@@ -146,6 +146,8 @@ class EngineArrays:
     # TP all-reduces up to this size run the engine's own kernel, larger ones NCCL (both
     # timed by measured curves): 0 for engines that call NCCL at every size
     custom_allreduce_max_bytes: np.ndarray
+    # bool: decode attention loads a KV head once for its query heads (else once per query head)
+    grouped_decode_attention: np.ndarray
 
     def take(self, idx: np.ndarray) -> EngineArrays:
         return _take(self, idx)

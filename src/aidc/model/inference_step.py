@@ -382,8 +382,11 @@ def step_time(dep: Deployment, work: StepWork) -> StepTime:
     # attention
     heads_dev = a.n_heads / tp
     kv_heads_dev = np.maximum(a.kv_heads, tp) / tp  # a head is never split below one per rank
+    # a decode kernel without grouped loads (masked multi-head attention) reads each KV head
+    # once for every query head that uses it
+    kv_loads_dev = np.where(eng.grouped_decode_attention, kv_heads_dev, heads_dev)
     a_flops = a.attn_flops_per_pair / L * work.qk_pairs / tp
-    kv_bytes = work.kv_read_tokens * 2.0 * kv_heads_dev * a.head_dim * f.kv_bytes
+    kv_bytes = work.kv_read_tokens * 2.0 * kv_loads_dev * a.head_dim * f.kv_bytes
     fused = fused_attention(dep, work)
     score_bytes = np.where(
         fused,

@@ -264,6 +264,8 @@ def parse_row(row: dict[str, str], catalog: Catalog) -> RowSpec | Skipped:
         return Skipped(rid, f"precision {row.get('precision')!r} not stated or not recognised")
     engine_text = row.get("engine") or ""
     engine = find_engine(engine_text, catalog)
+    if engine is not None:
+        engine = engine.at_version(row.get("engine_version"))  # the release the row ran
     notes: list[str] = []
     tp = int(parse_number(row.get("tp")) or 1)
     pp = int(parse_number(row.get("pp")) or 1)
