@@ -77,7 +77,7 @@ def test_packed_4bit_weights_slow_compute_bound_prefill_not_decode_bandwidth():
 
 
 def test_static_kv_cache_is_held_whole_and_fp32_for_dynamic_quant_on_executorch():
-    from aidc.model.inference import memory_estimate
+    from aidc.model.inference_memory import memory_estimate
 
     q = dep("llama-3.2-1b", "Snapdragon-8-Gen3-CPU", "executorch", "w4a8")
     assert q.fmt.kv_bytes[0] == 4.0  # the 8da4w export runs in fp32
@@ -197,7 +197,7 @@ def test_fastertransformer_gpt_context_attention_is_unfused_but_decode_and_bert_
     """FasterTransformer fuses BERT's attention and GPT's decode attention (masked MHA), but
     runs a decoder's prompt pass with cuBLAS batched GEMMs and a softmax over the score
     matrix (software.yaml ``context_fused_attention: []``)."""
-    from aidc.model.inference import activation_bytes
+    from aidc.model.inference_memory import activation_bytes
     from aidc.model.inference_step import attention_efficiency, encoder_work, fused_attention
 
     ft = dep("llama-3.2-1b", "A100-SXM-80GB", "fastertransformer", "fp16")

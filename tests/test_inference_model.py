@@ -16,10 +16,9 @@ from aidc.model.inference import (
     build_deployment,
     continuous_generation,
     encoder_pass,
-    memory_estimate,
     static_generation,
-    weight_bytes_per_device,
 )
+from aidc.model.inference_memory import memory_estimate, weight_bytes_per_device
 from aidc.model.inference_step import decode_work, prefill_work, step_time
 from aidc.model.serve_format import FORMATS, serve_format
 from aidc.model.transformer import (

@@ -118,6 +118,10 @@ class FormatArrays:
         return _take(self, idx)
 
 
+# EngineArrays.kv_policy codes
+KV_EXACT, KV_FREE_FRACTION, KV_TOTAL_FRACTION = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class EngineArrays:
     """Structural engine facts (catalog ``software.yaml``), one row per candidate."""
@@ -133,7 +137,7 @@ class EngineArrays:
     kv_cache: np.ndarray  # bool: False recomputes the context at every decode step
     max_batch: np.ndarray  # concurrent sequences cap
     max_num_tokens: np.ndarray  # tokens per step cap (chunked prefill budget)
-    kv_policy: np.ndarray  # 0 exact, 1 share of free memory, 2 share of total memory
+    kv_policy: np.ndarray  # KV_EXACT, KV_FREE_FRACTION (share of free), KV_TOTAL_FRACTION
     kv_fraction: np.ndarray
     kv_block_tokens: np.ndarray
     runtime_memory_bytes: np.ndarray

@@ -32,14 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aidc.model.inference import (
-    KV_EXACT,
-    continuous_generation,
-    encoder_pass,
-    memory_estimate,
-    static_generation,
-)
-from aidc.model.inference_arrays import Deployment
+from aidc.model.inference import continuous_generation, encoder_pass, static_generation
+from aidc.model.inference_arrays import KV_EXACT, Deployment
+from aidc.model.inference_memory import memory_estimate
 from aidc.model.inference_step import (
     decode_work,
     prefill_work,

@@ -23,8 +23,9 @@ import numpy as np
 from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.catalog.schema import Accelerator, ModelArch, Precision, SoftwareStack
 from aidc.decide.metrics import METRICS
-from aidc.model.inference import build_deployment, memory_estimate
+from aidc.model.inference import build_deployment
 from aidc.model.inference_arrays import Deployment
+from aidc.model.inference_memory import memory_estimate
 from aidc.model.serve_format import ServeFormat, serve_format
 from aidc.model.serving import (
     FleetChoice,

@@ -18,13 +18,12 @@ from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.catalog.schema import Accelerator, Link, ModelArch, SoftwareStack
 from aidc.errors import AidcInputError
 from aidc.model.inference import (
-    KV_EXACT,
     build_deployment,
     continuous_generation,
     encoder_pass,
     static_generation,
 )
-from aidc.model.inference_arrays import Deployment
+from aidc.model.inference_arrays import KV_EXACT, Deployment
 from aidc.model.serve_format import UNSTRUCTURED_PRUNING_NOTE, serve_format
 from aidc.model.serving import LatencySlo, TrafficShape, engine_config, generation_level, step_cost
 from aidc.model.serving_sim import (
