@@ -20,7 +20,8 @@ from aidc.catalog.inference_calibration import efficiency_columns
 from aidc.catalog.loader import load_catalog
 from aidc.model.inference import build_deployment
 from aidc.model.serve_format import serve_format
-from aidc.model.serving import LatencySlo, TrafficShape, continuous_fleet, engine_config, step_cost
+from aidc.model.serving import LatencySlo, TrafficShape, engine_config, step_cost
+from aidc.model.serving_fleet import continuous_fleet
 from aidc.model.serving_sim import make_requests, poisson_arrivals, simulate
 
 TARGET_S = 10.0

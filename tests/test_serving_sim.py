@@ -17,12 +17,12 @@ from aidc.model.serve_format import serve_format
 from aidc.model.serving import (
     LatencySlo,
     TrafficShape,
-    continuous_fleet,
     engine_config,
     generation_level,
     lognormal_cv2,
     step_cost,
 )
+from aidc.model.serving_fleet import continuous_fleet
 from aidc.model.serving_sim import (
     EngineConfig,
     Requests,

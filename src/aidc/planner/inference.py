@@ -28,16 +28,14 @@ from aidc.model.inference_arrays import Deployment
 from aidc.model.inference_memory import memory_estimate
 from aidc.model.serve_format import ServeFormat, serve_format
 from aidc.model.serving import (
-    FleetChoice,
     LatencySlo,
     ServiceLevel,
     TrafficShape,
-    batch_fleet,
-    continuous_fleet,
     engine_config,
     step_cost,
     traffic_requests,
 )
+from aidc.model.serving_fleet import FleetChoice, batch_fleet, continuous_fleet
 from aidc.model.serving_sim import simulate
 from aidc.model.transformer import param_counts
 from aidc.planner.common import explain_winner, rank_designs, rejection_summary, security_score
