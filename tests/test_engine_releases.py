@@ -85,3 +85,36 @@ def test_multi_head_models_read_the_same_bytes_either_way() -> None:
     grouped = replace(mha, engine=replace(mha.engine, grouped_decode_attention=np.array([True])))
     work = decode_work(32.0, 1024.0)
     assert _attention_s(mha, work) == pytest.approx(_attention_s(grouped, work))
+
+
+def test_release_notes_say_what_an_earlier_release_did_differently() -> None:
+    trt = CAT.software.get("tensorrt-llm")
+    notes = trt.release_notes("0.6.1")
+    assert len(notes) == 2
+    assert any("grouped_decode_attention = False" in n and "XQA" in n for n in notes)
+    assert any("host_s_per_seq = not recorded" in n for n in notes)
+    assert trt.release_notes("1.0") == [] and trt.release_notes(None) == []
+
+
+ESTIMATE = (
+    "estimate", "inference", "--model", "llama-3.3-70b", "--accelerator", "H100-SXM",
+    "--engine", "tensorrt-llm", "--precision", "fp8", "--devices", "2", "--tp", "2",
+    "--batch-size", "64", "--input-len", "2048", "--output-len", "2048", "--json",
+)  # fmt: skip
+
+
+def test_estimate_takes_an_engine_release(run_cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    code, out, _ = run_cli(*ESTIMATE)
+    assert code == 0
+    current = json.loads(out)
+    code, out, _ = run_cli(*ESTIMATE, "--engine-version", "0.6.1")
+    assert code == 0
+    old = json.loads(out)
+    # no XQA: the 70B model's long-context decode reads 8x the K/V bytes
+    assert old["metrics"]["tpot_s"] > 1.5 * current["metrics"]["tpot_s"]
+    assert any("before 0.8" in n for n in old["notes"])
+    code, _, err = run_cli(*ESTIMATE, "--engine-version", "banana")
+    assert code != 0 and "--engine-version" in err and "Traceback" not in err
+    assert len([ln for ln in err.strip().splitlines() if ln.strip()]) == 1

@@ -381,6 +381,27 @@ class SoftwareStack(Record):
             return tuple(to_si(r) if isinstance(r, dict) else r for r in v)
         return v
 
+    def release_notes(self, version: str | None) -> list[str]:
+        """What release ``version`` did differently from the current record, one line per
+        listed release that applies (empty when none does)."""
+        key = version_key(version or "")
+        if key is None:
+            return []
+
+        def shown(value: object) -> str:
+            return "not recorded (the calibrated generic value)" if value is None else str(value)
+
+        return [
+            f"{self.id} {version} (before {rel.before}): "
+            + "; ".join(
+                f"{name} = {shown(getattr(rel, name))}"
+                for name in sorted(rel.model_fields_set - {"before", "basis"})
+            )
+            + f" (basis: {rel.basis})"
+            for rel in self.releases
+            if key < (version_key(rel.before) or ())
+        ]
+
     def at_version(self, version: str | None) -> SoftwareStack:
         """This engine as the release ``version`` ran (the record itself when the version
         is not stated or not earlier than any listed release)."""

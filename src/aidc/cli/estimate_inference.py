@@ -55,6 +55,14 @@ def estimate_inference_command(
     engine: Annotated[
         str | None, typer.Option("--engine", help="inference engine (vllm, tensorrt-llm, ...)")
     ] = None,
+    engine_version: Annotated[
+        str | None,
+        typer.Option(
+            "--engine-version",
+            help="engine release, e.g. 0.6.1 (default: the current one; earlier releases"
+            " differ where the catalog records it)",
+        ),
+    ] = None,
     precision: Annotated[
         str,
         typer.Option(
@@ -119,6 +127,7 @@ def estimate_inference_command(
         arch=arch,
         accelerator=acc,
         engine=eng,
+        engine_version=engine_version,
         precision=precision,
         devices=devices,
         links={lk.id: lk for lk in catalog.links},

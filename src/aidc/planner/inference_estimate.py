@@ -15,7 +15,7 @@ import numpy as np
 
 from aidc.catalog.calibration import Calibration
 from aidc.catalog.inference_calibration import efficiency_columns
-from aidc.catalog.schema import Accelerator, Link, ModelArch, SoftwareStack
+from aidc.catalog.schema import Accelerator, Link, ModelArch, SoftwareStack, version_key
 from aidc.errors import AidcInputError
 from aidc.model.inference import (
     build_deployment,
@@ -112,8 +112,18 @@ def estimate_inference(
     sparsity: str = "none",
     arrival: str = "poisson",
     trace: Requests | None = None,
+    engine_version: str | None = None,
 ) -> InferenceEstimate:
     notes: list[str] = []
+    if engine_version is not None:
+        if version_key(engine_version) is None:
+            raise AidcInputError(
+                f"{engine_version!r} is not a version number (like 0.6.1)", field="--engine-version"
+            )
+        notes += engine.release_notes(engine_version) or [
+            f"{engine.id} {engine_version}: no recorded difference from the current release"
+        ]
+        engine = engine.at_version(engine_version)
     tag = device_tag(accelerator)
     if tag not in engine.devices:
         raise AidcInputError(
