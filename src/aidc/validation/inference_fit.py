@@ -130,7 +130,8 @@ LEVEL_PARAMS: dict[str, tuple[str, ...]] = {
 FIT_MEASURED_BW = False
 """Whether a device with a measured ``streaming_bw_efficiency`` (see
 :func:`measured_streaming_bw`) still fits its ``memory_bw_efficiency`` (shrunk toward the
-measurement) or takes the measurement as a device fact."""
+measurement, at the accelerator and the accelerator-engine-format level) or takes the
+measurement as a device fact at both."""
 SOFT_L1_SCALE = 0.15  # log-error scale where the loss turns from quadratic to linear
 SHRINK_OBSERVATIONS = 3.0  # prior strength toward the parent level, in rows
 
@@ -240,7 +241,8 @@ def fit_calibration(
     human units). Only groups with rows in ``data`` get keys. ``streaming_bw``
     (:func:`measured_streaming_bw` of the kernel records; None: no measured device) gives the
     accelerator level's ``memory_bw_efficiency`` prior per accelerator; with ``fit_measured_bw`` false (default :data:`FIT_MEASURED_BW`)
-    a measured device's value is taken as is instead of fitted."""
+    a measured device's value is taken as is instead of fitted, and its
+    accelerator-engine-format groups fit no bandwidth of their own."""
     n = len(data.prep)
     measured_bw = {} if streaming_bw is None else streaming_bw
     fit_bw = FIT_MEASURED_BW if fit_measured_bw is None else fit_measured_bw
@@ -260,13 +262,18 @@ def fit_calibration(
             if not np.any(data.prep.base.arch.n_experts[idx] > 1):
                 # no routed experts in this subset: nothing to fit, the parent's value holds
                 params = tuple(k for k in params if k != "expert_efficiency" or level == "global")
+            bw = "memory_bw_efficiency"
+            if level == "group" and not fit_bw and data.prep.keys[idx[0]][0] in measured_bw:
+                # a measured device's bandwidth is a device fact for each of its engines and
+                # formats too (the accelerator level below sets it); engines differ in what
+                # the step model prices explicitly, not in the memory system
+                params = tuple(k for k in params if k != bw)
             parent = {
                 k: KIND_PRIORS.get(name, {}).get(k, float(np.median(values[k][idx])))
                 if level == "kind"
                 else float(np.median(values[k][idx]))
                 for k in params
             }
-            bw = "memory_bw_efficiency"
             if level == "accelerator" and name in measured_bw:
                 parent[bw] = measured_bw[name]
                 if not fit_bw:  # a device fact: set, not fitted
