@@ -1,15 +1,20 @@
-"""Out-of-sample check of the serving model on TensorRT-LLM's v0.5/v0.6.1 performance tables.
+"""Out-of-sample check of the serving model on published results it was never fitted on.
 
-``data/reference/external/trtllm-perf-v0.6.csv`` holds every row of NVIDIA TensorRT-LLM
-``docs/source/performance.md`` (commit 138f96d): peak static-batch throughput on H100 FP8,
-L40S FP8 and A100 FP16, and batch-1 first-token latency on the same GPUs. No calibration
-was ever fitted on these rows; this script scores them with the *shipped* calibration
-(the one ``aidc validate inference`` uses) and prints errors only, no pass/fail:
+Every CSV in ``data/reference/external/`` (or the one ``--csv`` names) is scored with the
+*shipped* calibration (the one ``aidc validate inference`` uses); errors only, no pass/fail:
+
+- ``trtllm-perf-v0.6.csv``: every row of NVIDIA TensorRT-LLM ``docs/source/performance.md``
+  (commit 138f96d): peak static-batch throughput on H100 FP8, L40S FP8 and A100 FP16, and
+  batch-1 first-token latency on the same GPUs;
+- ``trtllm-perf-overview-v1-llama31-8b.csv``: the Llama 3.1 8B table (H100 and H200, TP1,
+  FP8) of the TensorRT-LLM ~v1.0 perf overview whose other tables are calibration rows.
+
+For each file:
 
 - per measured field: n, median and p90 absolute percentage error (APE);
 - per row: measured, predicted, signed error ``(predicted - measured) / measured``;
 - signed bias (median and mean of the signed error) by hardware and by regime
-  (``throughput`` = output tokens/s per GPU of a static batch, ``first-token`` = TTFT);
+  (``throughput`` = output tokens/s of a static batch or a throughput run, ``first-token`` = TTFT);
 - the A100 TP>1 throughput rows under the other reading of the column (total, not per
   GPU; see the rows' notes), as a sensitivity, not a score.
 
@@ -25,13 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
-from aidc.catalog.calibration import load_default_calibration
-from aidc.catalog.loader import load_catalog
+from aidc.catalog.calibration import Calibration, load_default_calibration
+from aidc.catalog.loader import Catalog, load_catalog
 from aidc.validation.inference_score import Entry, score_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "data" / "reference" / "external" / "trtllm-perf-v0.6.csv"
-REGIME = {"ttft_ms": "first-token", "output_tokens_per_s_per_gpu": "throughput"}
+EXTERNAL = ROOT / "data" / "reference" / "external"
+REGIME = {
+    "ttft_ms": "first-token",
+    "output_tokens_per_s_per_gpu": "throughput",
+    "output_tokens_per_s": "throughput",
+}
 
 
 def signed(e: Entry) -> float:
@@ -54,16 +63,25 @@ def stats_line(name: str, errs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", type=Path, default=CSV)
+    ap.add_argument("--csv", type=Path, default=None, help="one file (default: every CSV)")
     ap.add_argument("--worst", type=int, default=5, help="rows listed as worst by APE")
     args = ap.parse_args()
-    with args.csv.open(newline="", encoding="utf-8") as fh:
+    paths = [args.csv] if args.csv else sorted(EXTERNAL.glob("*.csv"))
+    catalog, calibration = load_catalog(), load_default_calibration()
+    for i, path in enumerate(paths):
+        if i:
+            print("\n" + "=" * 100 + "\n")
+        report(path, catalog, calibration, args.worst)
+
+
+def report(path: Path, catalog: Catalog, calibration: Calibration, worst: int) -> None:
+    with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     by_id = {r["row_id"]: r for r in rows}
-    entries, summary = score_rows(rows, load_catalog(), load_default_calibration())
+    entries, summary = score_rows(rows, catalog, calibration)
     scored = [e for e in entries if e.ape is not None]
     print(
-        f"{args.csv.name}: {summary['scored']} of {summary['scorable']} rows predicted "
+        f"{path.name}: {summary['scored']} of {summary['scorable']} rows predicted "
         f"(coverage {100 * float(summary['coverage']):.1f}%); shipped calibration, never fitted here"
     )
     for reason, n in summary["skipped"].items():  # type: ignore[union-attr]
@@ -103,8 +121,8 @@ def main() -> None:
             f"{float(e.predicted):>11.1f}{pct(signed(e)):>9}"  # type: ignore[arg-type]
         )
 
-    print(f"\n{args.worst} worst rows by APE")
-    for e in sorted(scored, key=lambda x: -float(x.ape))[: args.worst]:  # type: ignore[arg-type]
+    print(f"\n{worst} worst rows by APE")
+    for e in sorted(scored, key=lambda x: -float(x.ape))[:worst]:  # type: ignore[arg-type]
         r = by_id[e.row_id]
         print(
             f"  {e.row_id} {r['model']} {e.hardware} TP{r['tp']} batch {r['batch_size']} "

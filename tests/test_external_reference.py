@@ -46,3 +46,21 @@ def test_full_coverage_with_the_shipped_calibration() -> None:
     assert not summary["skipped"]
     assert {e.metric for e in entries} == {"output_tokens_per_s_per_gpu", "ttft_ms"}
     assert all(e.predicted is not None and e.predicted > 0 for e in entries)
+
+
+def test_the_llama_8b_table_parses_completely_as_tp1_throughput_runs() -> None:
+    path = ROOT / "data" / "reference" / "external" / "trtllm-perf-overview-v1-llama31-8b.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 20 and path.open(encoding="utf-8").readline() == (
+        EXTERNAL.open(encoding="utf-8").readline()
+    )
+    catalog = load_catalog()
+    for row in rows:
+        spec = parse_row(row, catalog)
+        assert isinstance(spec, RowSpec), spec
+        assert spec.arch.id == "llama-3.1-8b" and spec.tp == 1 and spec.fmt == "fp8"
+        assert spec.engine is not None and spec.engine.host_s_per_seq is not None  # ~1.0
+    entries, summary = score_rows(rows, catalog, load_default_calibration())
+    assert summary["coverage"] == 1.0
+    assert {e.metric for e in entries} == {"output_tokens_per_s"}
