@@ -86,7 +86,7 @@ class TrainingRun:
     dp: int = 1
     cp: int = 1
     ep: int = 1
-    vp: int = 1
+    vp: int | None = 1  # None: an interleaved schedule of unstated depth, aidc's search chooses
     micro_batch: int | None = None  # None: aidc's search chooses
     grad_accum: int | None = None
     global_batch_seqs: int | None = None
@@ -163,6 +163,17 @@ def _compiled(row: Mapping[str, str]) -> bool:
     framework or notes columns, which describe the software configuration."""
     text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
     return re.search(r"\bcompile\b|\bxla\b|\bjax\b", text) is not None
+
+
+def _virtual_stages(row: Mapping[str, str]) -> int | None:
+    """Virtual pipeline stages per device: the ``vp`` column; else ``None`` (an interleaved
+    schedule whose depth aidc's search chooses) where the framework or notes say the
+    pipeline schedule was interleaved; else 1 (plain 1F1B or GPipe)."""
+    stated = _int(row.get("vp"))
+    if stated:
+        return stated
+    text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
+    return None if "interleav" in text else 1
 
 
 def _grad_bytes(framework: str) -> float | None:
@@ -299,7 +310,8 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
     if not n:
         return skip("device count not stated")
     tp, pp, dp = _int(row.get("tp")), _int(row.get("pp")), _int(row.get("dp"))
-    cp, ep, vp = _int(row.get("cp")) or 1, _int(row.get("ep")) or 1, _int(row.get("vp")) or 1
+    cp, ep = _int(row.get("cp")) or 1, _int(row.get("ep")) or 1
+    vp = _virtual_stages(row)
     if tp is None and pp is None and dp:
         mp = n // (dp * cp)
         if mp * dp * cp == n and mp > 1:

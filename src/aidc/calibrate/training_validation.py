@@ -31,6 +31,7 @@ from aidc.model.training import (
     estimate_training,
     training_devices,
 )
+from aidc.search.training_space import VP_CHOICES
 
 MICRO_BATCH_SEARCH = (1, 2, 4, 8, 16, 32)
 METRIC = "tokens_per_s_per_gpu"
@@ -74,6 +75,14 @@ class PreparedRow:
 def _candidates(run: TrainingRun) -> TrainingPlanArrays:
     mbs = [run.micro_batch] if run.micro_batch else list(MICRO_BATCH_SEARCH)
     rcs = [run.recompute] if run.recompute else list(RECOMPUTE_CODES)
+    # an interleaved schedule of unstated depth: the depths the planner searches that give
+    # every one of the pp x vp chunks a layer
+    n_layers = run.arch.n_layers if run.arch is not None else 0
+    vps = (
+        [run.vp]
+        if run.vp
+        else [v for v in VP_CHOICES if v > 1 and run.pp > 1 and run.pp * v <= n_layers] or [1]
+    )
     rows = []
     for mb in mbs:
         if run.grad_accum:
@@ -85,8 +94,9 @@ def _candidates(run: TrainingRun) -> TrainingPlanArrays:
         else:
             ga = 1
         for rc in rcs:
-            rows.append((mb, ga, RECOMPUTE_CODES[rc]))
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+            for vp in vps:
+                rows.append((mb, ga, RECOMPUTE_CODES[rc], vp))
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
     k = len(arr)
 
     def full(v: int) -> np.ndarray:
@@ -103,7 +113,7 @@ def _candidates(run: TrainingRun) -> TrainingPlanArrays:
         recompute=arr[:, 2],
         cp=full(run.cp),
         ep=full(run.ep),
-        vp=full(run.vp),
+        vp=arr[:, 3],
         sequence_parallel=np.full(k, run.sequence_parallel),
     )
 
@@ -206,6 +216,7 @@ def predict_row(p: PreparedRow, cal: TrainingCalibration) -> RowResult:
         "pp": run.pp,
         "dp": run.dp,
         "cp": run.cp,
+        "vp": int(p.plan.vp[i]),
         "micro_batch": int(p.plan.micro_batch[i]),
         "grad_accum": int(p.plan.grad_accum[i]),
         "zero_stage": run.zero_stage,
