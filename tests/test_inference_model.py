@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aidc.catalog import load_catalog
-from aidc.catalog.calibration import Calibration, CalibrationValue, load_default_calibration
+from aidc.catalog.calibration import Calibration, CalibrationValue
 from aidc.catalog.inference_calibration import efficiency_columns, inference_keys, inference_value
 from aidc.model.inference import (
     build_deployment,
@@ -27,10 +26,8 @@ from aidc.model.transformer import (
     kv_cache_bytes_per_token,
     param_counts,
 )
+from tests.serving_helpers import CAL, CAT, LINKS
 
-CAT = load_catalog()
-CAL = load_default_calibration()
-LINKS = {lk.id: lk for lk in CAT.links}
 MODELS = ["llama-3.3-70b", "qwen3-30b-a3b", "tinyllama-1.1b", "gpt3-6.7b"]
 SETS = settings(max_examples=40, deadline=None)
 

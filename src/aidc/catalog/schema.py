@@ -381,12 +381,18 @@ class SoftwareStack(Record):
             return tuple(to_si(r) if isinstance(r, dict) else r for r in v)
         return v
 
-    def release_notes(self, version: str | None) -> list[str]:
-        """What release ``version`` did differently from the current record, one line per
-        listed release that applies (empty when none does)."""
+    def releases_for(self, version: str | None) -> list[EngineRelease]:
+        """The listed releases whose facts held for release ``version`` (it is earlier than
+        their ``before``), newest first; none when the version is not stated."""
         key = version_key(version or "")
         if key is None:
             return []
+        applies = [rel for rel in self.releases if key < (version_key(rel.before) or ())]
+        return sorted(applies, key=lambda r: version_key(r.before) or (), reverse=True)
+
+    def release_notes(self, version: str | None) -> list[str]:
+        """What release ``version`` did differently from the current record, one line per
+        listed release that applies (empty when none does)."""
 
         def shown(value: object) -> str:
             return "not recorded (the calibrated generic value)" if value is None else str(value)
@@ -398,22 +404,17 @@ class SoftwareStack(Record):
                 for name in sorted(rel.model_fields_set - {"before", "basis"})
             )
             + f" (basis: {rel.basis})"
-            for rel in self.releases
-            if key < (version_key(rel.before) or ())
+            for rel in self.releases_for(version)
         ]
 
     def at_version(self, version: str | None) -> SoftwareStack:
         """This engine as the release ``version`` ran (the record itself when the version
         is not stated or not earlier than any listed release)."""
-        key = version_key(version or "")
-        if key is None:
-            return self
         update: dict[str, object] = {}
-        # oldest facts last, so that they win where two releases set the same field
-        for rel in sorted(self.releases, key=lambda r: version_key(r.before) or (), reverse=True):
-            if key < (version_key(rel.before) or ()):
-                for name in rel.model_fields_set - {"before", "basis"}:
-                    update[name] = getattr(rel, name)
+        # newest first, so that the oldest facts win where two releases set the same field
+        for rel in self.releases_for(version):
+            for name in rel.model_fields_set - {"before", "basis"}:
+                update[name] = getattr(rel, name)
         return self.model_copy(update=update) if update else self
 
     @model_validator(mode="after")

@@ -252,6 +252,23 @@ def generation_level(
     )
 
 
+def batch_wait_s(
+    rate_per_s: float, batch_s: float, batch: int, max_queue_delay_s: float
+) -> tuple[float, float]:
+    """``(wait, gather)`` of a request to a replica that runs batches of ``batch`` taking
+    ``batch_s`` each at ``rate_per_s`` arrivals: the p99 wait of M/D/1 on full batches,
+    ``P(W > t) ~ rho exp(-2 (mu - lambda) t)`` (infinite at ``rho >= 1``), and the time to
+    gather a batch, at most the queue delay the server allows."""
+    rho = rate_per_s / (batch / batch_s)
+    if rho >= 1.0:
+        wait = math.inf
+    else:
+        mu_b, lam_b = 1.0 / batch_s, rate_per_s / batch
+        wait = 0.0 if rho <= 0.01 else math.log(rho / 0.01) / (2.0 * (mu_b - lam_b))
+    gather = min(max_queue_delay_s, (batch - 1) / max(rate_per_s, 1e-12)) if batch > 1 else 0.0
+    return wait, gather
+
+
 def batch_level(
     dep: Deployment,
     traffic: TrafficShape,
@@ -278,13 +295,7 @@ def batch_level(
         tpot = 0.0
     capacity = batch / t_batch
     rho = lam_r / capacity
-    if rho >= 1.0:
-        wait = math.inf
-    else:
-        # M/D/1 on full batches: P(W > t) ~ rho exp(-2 (mu - lambda) t)
-        mu_b, lam_b = 1.0 / t_batch, lam_r / batch
-        wait = 0.0 if rho <= 0.01 else math.log(rho / 0.01) / (2.0 * (mu_b - lam_b))
-    gather = min(max_queue_delay_s, (batch - 1) / max(lam_r, 1e-12)) if batch > 1 else 0.0
+    wait, gather = batch_wait_s(lam_r, t_batch, batch, max_queue_delay_s)
     ttft = wait + gather + t_first
     e2e = wait + gather + t_batch
     level = {"ttft": ttft, "tpot": tpot, "e2e": e2e}

@@ -21,6 +21,7 @@ from aidc.model.serving import (
     LatencySlo,
     ServiceLevel,
     TrafficShape,
+    batch_wait_s,
     fewest_replicas,
     lognormal_cv2,
     meets_slo,
@@ -218,12 +219,7 @@ def batch_fleet(
                 lam_r = rate_total / r
                 rho = lam_r / cap
                 t_b = float(T[i, j])
-                if rho >= 1.0:
-                    wait = math.inf
-                else:
-                    mu_b, lam_b = 1.0 / t_b, lam_r / bsz
-                    wait = 0.0 if rho <= 0.01 else math.log(rho / 0.01) / (2.0 * (mu_b - lam_b))
-                gather = min(max_queue_delay_s, (bsz - 1) / max(lam_r, 1e-12)) if bsz > 1 else 0.0
+                wait, gather = batch_wait_s(lam_r, t_b, bsz, max_queue_delay_s)
                 lv = {
                     "ttft": wait + gather + float(FIRST[i, j]),
                     "tpot": float(TPOT[i, j]),
