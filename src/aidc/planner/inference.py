@@ -16,6 +16,7 @@ size the fleet that meets the SLO at peak, simulate the finalists, give each a v
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from aidc.catalog.schema import Accelerator, ModelArch, Precision, SoftwareStack
 from aidc.decide.metrics import METRICS
 from aidc.model.inference import build_deployment
 from aidc.model.inference_arrays import Deployment
-from aidc.model.inference_memory import memory_estimate
+from aidc.model.inference_memory import MemoryEstimate, memory_estimate
 from aidc.model.serve_format import ServeFormat, serve_format
 from aidc.model.serving import (
     LatencySlo,
@@ -327,6 +328,8 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
     facts: InfraFacts = infra_facts(ctx.catalog, scenario.prices)
     simulated: dict[int, tuple[int, dict[str, float]]] = {}
 
+    memory = _memory_at_batch(dep_all, choices, traffic)
+
     def design(i: int) -> Design:
         cand, ch = cands[i], choices[i]
         lv: ServiceLevel | None = ch.level if ch else None
@@ -399,7 +402,7 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
             "replicas": float(replicas_total),
             "per_replica_rps": per_rep_rps,
             "spare_replicas": float(spares),
-            **_memory_metrics(dep_all, i, ch, traffic),
+            **_memory_metrics(memory, i, ch),
         }
         if reason is None:
             if infra.reason:
@@ -429,7 +432,8 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
     # analytic ranking, then simulate the finalists and rank again with simulated tails
     names = INFERENCE_METRICS_GEN if kind == "decoder" else INFERENCE_METRICS_ENC
     index = list(best.values())
-    ranked = rank_designs([design(i) for i in index], names, scenario.preferences)
+    analytic = {i: design(i) for i in index}
+    ranked = rank_designs(list(analytic.values()), names, scenario.preferences)
     order = [i for i in index if choices[i] is not None and choices[i].level is not None]  # type: ignore[union-attr]
     rank_of = {
         (d.accelerator, d.plan["precision"], d.plan["engine"]): k for k, d in enumerate(ranked)
@@ -446,7 +450,10 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
                 break
             r = max(r + 1, math.ceil(r * 1.25))
         simulated[i] = (r, summ)
-    ranked = rank_designs([design(i) for i in index], names, scenario.preferences)
+    # only the simulated designs change (design is a pure function of its index otherwise)
+    ranked = rank_designs(
+        [design(i) if i in simulated else analytic[i] for i in index], names, scenario.preferences
+    )
     feasible_d = [d for d in ranked if d.feasible]
     rejected = [d for d in ranked if not d.feasible]
     units = {m: METRICS[m].unit for m in names}
@@ -465,26 +472,32 @@ def plan_inference(svc: InferenceService, scenario: Scenario, ctx: PlanContext) 
     )
 
 
-def _memory_metrics(
-    dep: Deployment | None, i: int, ch: FleetChoice | None, traffic: TrafficShape
-) -> dict[str, float]:
+def _memory_at_batch(
+    dep: Deployment | None, choices: Sequence[FleetChoice | None], traffic: TrafficShape
+) -> MemoryEstimate | None:
+    """Memory per device of every design at its chosen batch (or batch cap), one pass."""
+    if dep is None:
+        return None
+    batch = np.array(
+        [float(ch.batch) if ch is not None and ch.batch >= 1 else 1.0 for ch in choices]
+    )
+    return memory_estimate(
+        dep, batch=batch, input_len=traffic.input_mean, output_len=traffic.output_mean
+    )
+
+
+def _memory_metrics(mem: MemoryEstimate | None, i: int, ch: FleetChoice | None) -> dict[str, float]:
     """Memory per device of design ``i`` at its batch (or batch cap): weights, KV cache,
     activations, engine overhead, their total and the device's capacity."""
-    if dep is None or ch is None or ch.batch < 1:
+    if mem is None or ch is None or ch.batch < 1:
         return {}
-    mem = memory_estimate(
-        dep.take(np.array([i])),
-        batch=float(ch.batch),
-        input_len=traffic.input_mean,
-        output_len=traffic.output_mean,
-    )
     return {
-        "memory_per_device_bytes": float(mem.used_bytes[0]),
-        "device_memory_bytes": float(mem.capacity_bytes[0]),
-        "memory_weights_bytes": float(mem.weights_bytes[0]),
-        "memory_kv_cache_bytes": float(mem.kv_bytes[0]),
-        "memory_activations_bytes": float(mem.activation_bytes[0]),
-        "memory_overhead_bytes": float(mem.overhead_bytes[0]),
+        "memory_per_device_bytes": float(mem.used_bytes[i]),
+        "device_memory_bytes": float(mem.capacity_bytes[i]),
+        "memory_weights_bytes": float(mem.weights_bytes[i]),
+        "memory_kv_cache_bytes": float(mem.kv_bytes[i]),
+        "memory_activations_bytes": float(mem.activation_bytes[i]),
+        "memory_overhead_bytes": float(mem.overhead_bytes[i]),
     }
 
 
