@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 
 from aidc.catalog.loader import Catalog
 from aidc.catalog.schema import Accelerator, ModelArch, Precision
-from aidc.model.memory import SEPARATE_FP32_GRAD_BUFFER_BYTES
+from aidc.model.memory import (
+    LOGITS_BYTES_PER_ELEMENT,
+    SEPARATE_FP32_GRAD_BUFFER_BYTES,
+    UNFUSED_LOSS_BYTES_PER_ELEMENT,
+)
 from aidc.model.transformer import hardware_flops_per_token, training_flops_per_token
 from aidc.units import GIGA, KILO, MEGA, TERA, GiB
 
@@ -99,6 +103,7 @@ class TrainingRun:
     compiled: bool = False
     optimizer: str = "adamw"
     grad_bytes: float | None = None  # None: the model's default (fp32 accumulation)
+    loss_bytes_per_logit: float = LOGITS_BYTES_PER_ELEMENT
     skip_reason: str | None = None
     assumptions: tuple[str, ...] = field(default_factory=tuple)
 
@@ -174,6 +179,17 @@ def _virtual_stages(row: Mapping[str, str]) -> int | None:
         return stated
     text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
     return None if "interleav" in text else 1
+
+
+def _loss_bytes(framework: str) -> float:
+    """Bytes per logit at the loss the framework column implies: torchtitan takes
+    ``F.cross_entropy(pred.flatten(0, 1).float(), labels.flatten(0, 1))`` (its ``loss_fn``,
+    github.com/pytorch/torchtitan train.py, 2024-2025), an fp32 copy through PyTorch's
+    log-softmax (:data:`~aidc.model.memory.UNFUSED_LOSS_BYTES_PER_ELEMENT`); others the
+    fused or vocabulary-parallel loss of the model's default."""
+    if "torchtitan" in framework.lower():
+        return UNFUSED_LOSS_BYTES_PER_ELEMENT
+    return LOGITS_BYTES_PER_ELEMENT
 
 
 def _grad_bytes(framework: str) -> float | None:
@@ -382,6 +398,7 @@ def parse_run(row: Mapping[str, str], catalog: Catalog) -> TrainingRun:
         sequence_parallel=sequence_parallel,
         compiled=_compiled(row),
         grad_bytes=_grad_bytes(row.get("framework", "")),
+        loss_bytes_per_logit=_loss_bytes(row.get("framework", "")),
         skip_reason=base.skip_reason,
         assumptions=tuple(notes),
     )

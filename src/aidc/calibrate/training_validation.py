@@ -146,6 +146,7 @@ def prepare_row(
         flash_attention=run.flash_attention,
         compiled=run.compiled,
         grad_bytes=run.grad_bytes,
+        loss_bytes_per_logit=run.loss_bytes_per_logit,
     )
     return PreparedRow(run=run, measurement=meas, devices=dev, plan=plan, settings=settings)
 

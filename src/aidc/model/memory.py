@@ -262,13 +262,26 @@ buffer its gradient reuses (PyTorch's fused log-softmax/NLL backward, vocabulary
 cross-entropy in Megatron)."""
 
 
-def logits_bytes(tokens_per_micro_batch: ArrayLike, vocab_size: float, tp: ArrayLike) -> np.ndarray:
-    """Peak bytes of the LM head's output on the last stage, ``tokens x V / t x 6``
-    (:data:`LOGITS_BYTES_PER_ELEMENT`), vocabulary split over TP ranks."""
+UNFUSED_LOSS_BYTES_PER_ELEMENT = 12.0
+"""A loss taken as ``F.cross_entropy(logits.float(), labels)`` (torchtitan's ``loss_fn``):
+the forward holds the 16-bit logits, their fp32 copy and the fp32 log-softmax it saves
+(10 B); the backward, after the training loop drops the logits (``del pred`` before
+``loss.backward()``), holds that saved output, its gradient and the input gradient, all
+fp32 (12 B)."""
+
+
+def logits_bytes(
+    tokens_per_micro_batch: ArrayLike,
+    vocab_size: float,
+    tp: ArrayLike,
+    bytes_per_element: float = LOGITS_BYTES_PER_ELEMENT,
+) -> np.ndarray:
+    """Peak bytes of the LM head's output and the loss on it on the last stage,
+    ``tokens x V / t x b`` (``b``: :data:`LOGITS_BYTES_PER_ELEMENT` for a fused or
+    vocabulary-parallel cross-entropy, :data:`UNFUSED_LOSS_BYTES_PER_ELEMENT` for an fp32
+    copy through PyTorch's log-softmax), vocabulary split over TP ranks."""
     t = np.maximum(np.asarray(tp, dtype=float), 1.0)
-    return (
-        np.asarray(tokens_per_micro_batch, dtype=float) * vocab_size / t * LOGITS_BYTES_PER_ELEMENT
-    )
+    return np.asarray(tokens_per_micro_batch, dtype=float) * vocab_size / t * bytes_per_element
 
 
 def layers_per_stage(n_layers: int, pp: ArrayLike, vp: ArrayLike = 1.0) -> np.ndarray:

@@ -46,6 +46,7 @@ from aidc.model.efficiency import KernelEfficiencyArrays, kernel_efficiency_arra
 from aidc.model.hardware import DEFAULT_SCALEOUT_LINK, HardwareArrays, hardware_arrays
 from aidc.model.memory import (
     FP32_GRAD_ACCUMULATION_BYTES,
+    LOGITS_BYTES_PER_ELEMENT,
     RECOMPUTE_CODES,
     ModelStateBytes,
     activation_bytes_per_layer,
@@ -148,6 +149,9 @@ class TrainingSettings:
     # (memory.FP32_GRAD_ACCUMULATION_BYTES; memory.SEPARATE_FP32_GRAD_BUFFER_BYTES when the
     # 16-bit gradients are kept besides an fp32 buffer)
     compiled: bool = False  # a graph compiler fuses element-wise chains (torch.compile, XLA)
+    # bytes per logit at the loss (memory.LOGITS_BYTES_PER_ELEMENT: fused or vocabulary-
+    # parallel cross-entropy; memory.UNFUSED_LOSS_BYTES_PER_ELEMENT: fp32 copy + log-softmax)
+    loss_bytes_per_logit: float = LOGITS_BYTES_PER_ELEMENT
 
     @property
     def weight_bytes(self) -> float:
@@ -512,7 +516,8 @@ def estimate_training(
         0.0,
     )
     first_stage = per_layer * layers_stage * in_flight + working
-    last_stage = per_layer * layers_stage + working + logits_bytes(tokens, arch.vocab_size, tp)
+    loss = logits_bytes(tokens, arch.vocab_size, tp, settings.loss_bytes_per_logit)
+    last_stage = per_layer * layers_stage + working + loss
     activations = np.where(pp > 1, np.maximum(first_stage, last_stage), last_stage)
     buffers = cal.comm_buffer_bytes + cal.memory_fragmentation * (states_total + activations)
     total = states_total + activations + buffers + cal.framework_memory_bytes
