@@ -187,3 +187,29 @@ def test_validate_bad_files_one_line(run_cli, tmp_path):
     binary.write_bytes(b"\xff\xfe\x00\x81")
     code, _, err = run_cli("validate", "training", str(binary))
     _one_line(code, err, "UTF-8")
+
+
+def test_a_plan_with_little_memory_to_spare_is_flagged():
+    """Fits, but inside the memory model's median error of the capacity: flagged as tight
+    (and still a fit); a roomy plan or one that does not fit is not."""
+    from aidc.planner.training_estimate import TIGHT_FIT_SHARE, PlanResult
+
+    cap = 80.0 * 2**30
+
+    def plan(spare_share: float) -> PlanResult:
+        return PlanResult({}, {}, {"capacity_bytes": cap}, spare_share >= 0, -spare_share * cap)
+
+    assert plan(0.5 * TIGHT_FIT_SHARE).tight_fit
+    assert not plan(2.0 * TIGHT_FIT_SHARE).tight_fit
+    assert not plan(-0.01).tight_fit  # does not fit at all
+
+
+def test_estimate_json_says_whether_the_fit_is_tight(run_cli):
+    code, out, err = run_cli(
+        "estimate", "training", "--model", "llama-3-8b", "--accelerator", "H100",
+        "--devices", "8", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    plans = json.loads(out)["plans"]
+    assert all(isinstance(p["tight_fit"], bool) for p in plans)
+    assert all(not p["tight_fit"] for p in plans if not p["fits"])

@@ -235,6 +235,7 @@ def _to_json(result: TrainingRunResult, default_tokens: bool) -> dict[str, objec
                 "plan": p.plan,
                 "fits": p.fits,
                 "memory_shortfall_bytes": max(p.memory_shortfall_bytes, 0.0),
+                "tight_fit": p.tight_fit,
                 "metrics": p.metrics,
                 "memory": p.memory,
             }
@@ -274,7 +275,13 @@ def _render(result: TrainingRunResult, default_tokens: bool) -> None:
         table.add_column(col)
     for i, p in enumerate(result.plans, 1):
         m, mem = p.metrics, p.memory
-        fits = "yes" if p.fits else f"no, by {fmt_bytes(p.memory_shortfall_bytes)}"
+        fits = (
+            f"no, by {fmt_bytes(p.memory_shortfall_bytes)}"
+            if not p.fits
+            else f"tight: {fmt_bytes(-p.memory_shortfall_bytes)} spare"
+            if p.tight_fit
+            else "yes"
+        )
         table.add_row(
             str(i),
             _plan_label(p.plan),
@@ -305,4 +312,10 @@ def _render(result: TrainingRunResult, default_tokens: bool) -> None:
         f"buffers {fmt_bytes(mem['buffers_bytes'])} = {fmt_bytes(mem['total_bytes'])} of "
         f"{fmt_bytes(mem['capacity_bytes'])}"
         + ("" if best.fits else f" — does not fit by {best.memory_shortfall_bytes / GiB:.1f} GiB")
+        + (
+            f" — only {-best.memory_shortfall_bytes / GiB:.1f} GiB spare, within the memory"
+            f" model's error: it may run out of memory"
+            if best.tight_fit
+            else ""
+        )
     )
