@@ -13,7 +13,15 @@ import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from aidc.catalog.units_in_names import to_si
 
@@ -241,6 +249,12 @@ class EngineRelease(BaseModel):
         if version_key(v) is None:
             raise ValueError(f"release 'before' must be a version number, got {v!r}")
         return v
+
+    @model_serializer(mode="wrap")
+    def _stated_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Dump only what the release states: an absent field is "unchanged", a null one
+        "not recorded", and the two must not read alike."""
+        return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
 
 class SoftwareStack(Record):
