@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,8 +105,6 @@ ESTIMATE = (
 
 
 def test_estimate_takes_an_engine_release(run_cli) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     code, out, _ = run_cli(*ESTIMATE)
     assert code == 0
     current = json.loads(out)

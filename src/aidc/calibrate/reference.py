@@ -163,11 +163,15 @@ def _precision(cell: str, acc: Accelerator | None) -> Precision:
     return Precision.FP16
 
 
+def _software_text(row: Mapping[str, str]) -> str:
+    """The framework and notes columns, which describe the software configuration."""
+    return (row.get("framework", "") + " " + row.get("notes", "")).lower()
+
+
 def _compiled(row: Mapping[str, str]) -> bool:
     """The run used a fusing graph compiler: ``torch.compile`` (or XLA/JAX) named in the
-    framework or notes columns, which describe the software configuration."""
-    text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
-    return re.search(r"\bcompile\b|\bxla\b|\bjax\b", text) is not None
+    software configuration."""
+    return re.search(r"\bcompile\b|\bxla\b|\bjax\b", _software_text(row)) is not None
 
 
 def _virtual_stages(row: Mapping[str, str]) -> int | None:
@@ -177,8 +181,7 @@ def _virtual_stages(row: Mapping[str, str]) -> int | None:
     stated = _int(row.get("vp"))
     if stated:
         return stated
-    text = (row.get("framework", "") + " " + row.get("notes", "")).lower()
-    return None if "interleav" in text else 1
+    return None if "interleav" in _software_text(row) else 1
 
 
 def _loss_bytes(framework: str) -> float:

@@ -31,7 +31,7 @@ from aidc.model.training import (
     estimate_training,
     training_devices,
 )
-from aidc.search.training_space import VP_CHOICES
+from aidc.search.training_space import VP_CHOICES, interleaving_fits
 
 MICRO_BATCH_SEARCH = (1, 2, 4, 8, 16, 32)
 METRIC = "tokens_per_s_per_gpu"
@@ -75,13 +75,14 @@ class PreparedRow:
 def _candidates(run: TrainingRun) -> TrainingPlanArrays:
     mbs = [run.micro_batch] if run.micro_batch else list(MICRO_BATCH_SEARCH)
     rcs = [run.recompute] if run.recompute else list(RECOMPUTE_CODES)
-    # an interleaved schedule of unstated depth: the depths the planner searches that give
-    # every one of the pp x vp chunks a layer
+    # an interleaved schedule of unstated depth: the deeper ones the planner searches
     n_layers = run.arch.n_layers if run.arch is not None else 0
+    deeper = np.array([v for v in VP_CHOICES if v > 1])
     vps = (
         [run.vp]
         if run.vp
-        else [v for v in VP_CHOICES if v > 1 and run.pp > 1 and run.pp * v <= n_layers] or [1]
+        else deeper[interleaving_fits(np.full(deeper.size, run.pp), deeper, n_layers)].tolist()
+        or [1]
     )
     rows = []
     for mb in mbs:

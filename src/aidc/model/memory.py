@@ -257,9 +257,10 @@ def pipeline_in_flight_micro_batches(
 
 
 LOGITS_BYTES_PER_ELEMENT = 6.0
-"""16-bit logits (2 B) plus the fp32 copy the cross-entropy loss works on (4 B), whose
-buffer its gradient reuses (PyTorch's fused log-softmax/NLL backward, vocabulary-parallel
-cross-entropy in Megatron)."""
+"""16-bit logits (2 B) plus the fp32 buffer a fused or vocabulary-parallel cross-entropy
+works in (4 B), which its gradient reuses (Megatron's vocabulary-parallel cross-entropy);
+a loss taken on an fp32 copy through PyTorch's log-softmax holds more
+(:data:`UNFUSED_LOSS_BYTES_PER_ELEMENT`)."""
 
 
 UNFUSED_LOSS_BYTES_PER_ELEMENT = 12.0

@@ -53,6 +53,12 @@ tokens on 8192 and on 16384 H100s (Dubey et al. 2024, arXiv 2407.21783, Table 4:
 lower of those shares."""
 
 
+def interleaving_fits(pp: np.ndarray, vp: np.ndarray, n_layers: int) -> np.ndarray:
+    """``vp`` interleaved chunks per device are possible: no interleaving, or a pipeline
+    whose ``pp x vp`` chunks each hold at least one layer."""
+    return (vp == 1) | ((pp > 1) & (pp * vp <= n_layers))
+
+
 def default_global_batch_tokens(n_devices: float) -> float:
     """Global batch (tokens) for a cluster of ``n_devices`` when the workload names none:
     :data:`DEFAULT_GLOBAL_BATCH_TOKENS`, or :data:`MIN_BATCH_TOKENS_PER_DEVICE` per device
@@ -121,7 +127,7 @@ def enumerate_plans(
         ok &= dp_ == int(fixed["dp"])
     ok &= (tp_ <= max(scaleup_domain, 1)) & (n_heads % tp_ == 0)
     ok &= pp_ <= n_layers
-    ok &= (vp_ == 1) | ((pp_ > 1) & (pp_ * vp_ <= n_layers))
+    ok &= interleaving_fits(pp_, vp_, n_layers)
     ok &= (cp_ == 1) | ((seq_len % (2 * cp_) == 0) & (seq_len // cp_ >= CP_MIN_TOKENS_PER_RANK))
     ok &= (ep_ == 1) | ((n_experts % ep_ == 0) & (dp_ % ep_ == 0))
     ok &= mb_ * dp_ <= max(global_batch_seqs, 1)
